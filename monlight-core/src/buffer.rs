@@ -1,0 +1,448 @@
+//! The fixed-capacity point buffer: a FIFO of compact binary records in a
+//! byte arena the caller provides (a `[u8; N]` static on a device, a
+//! `Box<[u8]>` sized at start-up on a server).
+//!
+//! A record is `len:u16 | kind:u8 | value:f64 | [timestamp:u64] |
+//! label_count:u8 | name_len:u16 name | (key_len:u16 key value_len:u16 value)*`,
+//! labels sorted by key. Variable-length records keep small points small: a
+//! typical point costs tens of bytes instead of a worst-case slot of kilobytes.
+
+use crate::metric::{Metric, MetricError, MetricKind};
+use crate::stats::Stats;
+use crate::limits::MAX_LABELS;
+
+const HAS_TIMESTAMP: u8 = 0x80;
+/// Length, kind, value, label count, name length.
+const FIXED_LEN: usize = 2 + 1 + 8 + 1 + 2;
+
+/// Bytes one point occupies in a [`MetricBuffer`]: use it to size a buffer.
+///
+/// `label_text_bytes` is the sum of the UTF-8 lengths of all label keys and
+/// values.
+///
+/// ```
+/// use monlight_core::{record_len, Metric, MetricBuffer};
+///
+/// // "http_requests_total" with method=GET, status=200, stamped:
+/// let one = record_len(19, 2, 6 + 3 + 6 + 3, true);
+/// assert_eq!(one, Metric::counter("http_requests_total", &[("method", "GET"), ("status", "200")], 1.0).at(0).record_len());
+/// // A buffer for 256 such points:
+/// type Buffer = MetricBuffer<[u8; 256 * 67]>;
+/// assert_eq!(one, 67);
+/// ```
+pub const fn record_len(name_bytes: usize, labels: usize, label_text_bytes: usize, timestamped: bool) -> usize {
+    FIXED_LEN + name_bytes + labels * 4 + label_text_bytes + if timestamped { 8 } else { 0 }
+}
+
+impl Metric<'_> {
+    /// Bytes this point occupies in a [`MetricBuffer`].
+    pub fn record_len(&self) -> usize {
+        let text: usize = self.labels.iter().map(|(k, v)| k.len() + v.len()).sum();
+        record_len(self.name.len(), self.labels.len(), text, self.timestamp.is_some())
+    }
+}
+
+/// Why [`MetricBuffer::record`] refused a point. Either way it was counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum RecordError {
+    /// The point broke a rule; see [`MetricError`].
+    Invalid(MetricError),
+    /// The buffer has no room left; flush sooner or give it more bytes.
+    Full,
+}
+
+impl core::fmt::Display for RecordError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            RecordError::Invalid(e) => write!(f, "invalid metric: {e}"),
+            RecordError::Full => f.write_str("metric buffer full"),
+        }
+    }
+}
+
+impl core::error::Error for RecordError {}
+
+impl From<MetricError> for RecordError {
+    fn from(e: MetricError) -> Self {
+        RecordError::Invalid(e)
+    }
+}
+
+/// A FIFO of points in a fixed byte arena. Full means full: a point that
+/// does not fit is refused and counted, nothing grows.
+///
+/// `S` is the storage: `[u8; N]` for a `const`-constructible buffer (the
+/// [`MetricBuffer::new`] form, e.g. for a `static` on a device), or anything
+/// that derefs to `[u8]`, such as a `Box<[u8]>` whose size a server picks at
+/// start-up ([`MetricBuffer::with_storage`]). One implementation serves both.
+///
+/// RAM: exactly `size_of::<MetricBuffer<[u8; N]>>()`, which is `N` plus a
+/// fixed overhead ([`MetricBuffer::OVERHEAD`] bytes: three indices and the
+/// [`Stats`]). Size `N` with [`record_len`].
+///
+/// ```
+/// use monlight_core::{Metric, MetricBuffer};
+///
+/// let mut buffer = MetricBuffer::<[u8; 1024]>::new();
+/// buffer.record(&Metric::histogram("latency_seconds", &[("route", "/")], 0.25)).unwrap();
+/// assert_eq!(buffer.len(), 1);
+/// let point = buffer.iter().next().unwrap();
+/// assert_eq!((point.name, point.value), ("latency_seconds", 0.25));
+///
+/// // Run-time capacity on std:
+/// # extern crate std;
+/// let mut buffer = MetricBuffer::with_storage(std::vec![0u8; 1 << 20].into_boxed_slice());
+/// assert_eq!(buffer.capacity_bytes(), 1 << 20);
+/// ```
+#[derive(Clone)]
+pub struct MetricBuffer<S> {
+    head: usize,
+    tail: usize,
+    points: usize,
+    stats: Stats,
+    storage: S,
+}
+
+impl<const N: usize> MetricBuffer<[u8; N]> {
+    /// An empty buffer of `N` bytes, usable in a `static`.
+    pub const fn new() -> Self {
+        Self::with_storage([0; N])
+    }
+
+    /// Worst-case RAM of this buffer type: `N` plus the fixed overhead.
+    pub const RAM_BYTES: usize = core::mem::size_of::<Self>();
+}
+
+impl<const N: usize> Default for MetricBuffer<[u8; N]> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<S> MetricBuffer<S> {
+    /// Bytes a buffer needs besides its storage (indices and [`Stats`]):
+    /// 96 on 64-bit targets, 88 on 32-bit ones such as Cortex-M.
+    pub const OVERHEAD: usize = core::mem::size_of::<MetricBuffer<[u8; 0]>>();
+
+    /// A buffer over caller-provided storage.
+    pub const fn with_storage(storage: S) -> Self {
+        Self {
+            head: 0,
+            tail: 0,
+            points: 0,
+            stats: Stats {
+                recorded: 0,
+                sent: 0,
+                dropped_full: 0,
+                dropped_invalid: 0,
+                dropped_rejected: 0,
+                dropped_rate_limited: 0,
+                dropped_transport: 0,
+                dropped_oversize: 0,
+                batches: 0,
+            },
+            storage,
+        }
+    }
+
+    /// Points buffered now.
+    pub const fn len(&self) -> usize {
+        self.points
+    }
+
+    /// `true` when nothing is buffered.
+    pub const fn is_empty(&self) -> bool {
+        self.points == 0
+    }
+
+    /// Bytes used by buffered points.
+    pub const fn used_bytes(&self) -> usize {
+        self.tail - self.head
+    }
+
+    /// Counters since creation.
+    pub const fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    pub(crate) fn stats_mut(&mut self) -> &mut Stats {
+        &mut self.stats
+    }
+}
+
+impl<S: AsRef<[u8]> + AsMut<[u8]>> MetricBuffer<S> {
+    /// Size of the storage in bytes.
+    pub fn capacity_bytes(&self) -> usize {
+        self.storage.as_ref().len()
+    }
+
+    /// Validates and appends a point. On error nothing is stored and the
+    /// refusal is counted (`dropped_invalid` or `dropped_full`).
+    pub fn record(&mut self, metric: &Metric<'_>) -> Result<(), RecordError> {
+        if let Err(e) = metric.validate() {
+            self.stats.dropped_invalid += 1;
+            return Err(RecordError::Invalid(e));
+        }
+        let len = metric.record_len();
+        if !self.make_room(len) {
+            self.stats.dropped_full += 1;
+            return Err(RecordError::Full);
+        }
+        let tail = self.tail;
+        write_record(&mut self.storage.as_mut()[tail..tail + len], metric);
+        self.tail += len;
+        self.points += 1;
+        self.stats.recorded += 1;
+        Ok(())
+    }
+
+    /// Makes `len` contiguous bytes free at the tail, compacting if needed.
+    fn make_room(&mut self, len: usize) -> bool {
+        let capacity = self.capacity_bytes();
+        if capacity - self.tail >= len {
+            return true;
+        }
+        if capacity - self.used_bytes() < len {
+            return false;
+        }
+        self.storage.as_mut().copy_within(self.head..self.tail, 0);
+        self.tail -= self.head;
+        self.head = 0;
+        true
+    }
+
+    /// The buffered points, oldest first.
+    pub fn iter(&self) -> Points<'_> {
+        Points {
+            bytes: &self.storage.as_ref()[self.head..self.tail],
+        }
+    }
+
+    /// Removes the `count` oldest points (fewer if fewer are buffered).
+    pub(crate) fn remove_front(&mut self, count: usize) {
+        for _ in 0..count.min(self.points) {
+            let bytes = self.storage.as_ref();
+            self.head += usize::from(u16::from_le_bytes([bytes[self.head], bytes[self.head + 1]]));
+            self.points -= 1;
+        }
+        if self.points == 0 {
+            self.head = 0;
+            self.tail = 0;
+        }
+    }
+}
+
+fn write_record(out: &mut [u8], metric: &Metric<'_>) {
+    let mut w = Cursor { out, pos: 0 };
+    // Lengths fit u16: validation bounds the record (limits.rs).
+    w.u16(w.out.len() as u16);
+    let flags = if metric.timestamp.is_some() { HAS_TIMESTAMP } else { 0 };
+    w.bytes(&[metric.kind.to_byte() | flags]);
+    w.bytes(&metric.value.to_le_bytes());
+    if let Some(ts) = metric.timestamp {
+        w.bytes(&ts.to_le_bytes());
+    }
+    w.bytes(&[metric.labels.len() as u8]);
+    w.str(metric.name);
+    // Sort label indices by key: at most 16, insertion sort, no allocation.
+    let mut order = [0u8; MAX_LABELS];
+    let n = metric.labels.len();
+    for i in 0..n {
+        let mut j = i;
+        while j > 0 && metric.labels[order[j - 1] as usize].0 > metric.labels[i].0 {
+            order[j] = order[j - 1];
+            j -= 1;
+        }
+        order[j] = i as u8;
+    }
+    for &i in &order[..n] {
+        let (key, value) = metric.labels[i as usize];
+        w.str(key);
+        w.str(value);
+    }
+}
+
+struct Cursor<'a> {
+    out: &'a mut [u8],
+    pos: usize,
+}
+
+impl Cursor<'_> {
+    fn bytes(&mut self, b: &[u8]) {
+        self.out[self.pos..self.pos + b.len()].copy_from_slice(b);
+        self.pos += b.len();
+    }
+    fn u16(&mut self, v: u16) {
+        self.bytes(&v.to_le_bytes());
+    }
+    fn str(&mut self, s: &str) {
+        self.u16(s.len() as u16);
+        self.bytes(s.as_bytes());
+    }
+}
+
+/// A buffered point, borrowed from the buffer.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PointRef<'a> {
+    /// Counter, histogram or gauge.
+    pub kind: MetricKind,
+    /// The metric name.
+    pub name: &'a str,
+    /// The value.
+    pub value: f64,
+    /// Unix seconds, if the point was stamped.
+    pub timestamp: Option<u64>,
+    /// The labels, sorted by key.
+    pub labels: LabelsRef<'a>,
+}
+
+/// The labels of a buffered point, sorted by key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LabelsRef<'a> {
+    count: u8,
+    bytes: &'a [u8],
+}
+
+impl<'a> LabelsRef<'a> {
+    /// Number of labels.
+    pub const fn len(&self) -> usize {
+        self.count as usize
+    }
+
+    /// `true` without labels.
+    pub const fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// `(key, value)` pairs in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
+        let mut reader = Reader { bytes: self.bytes };
+        (0..self.count).map(move |_| (reader.str(), reader.str()))
+    }
+}
+
+/// Iterator over buffered points, oldest first.
+pub struct Points<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> Iterator for Points<'a> {
+    type Item = PointRef<'a>;
+
+    fn next(&mut self) -> Option<PointRef<'a>> {
+        if self.bytes.len() < FIXED_LEN {
+            return None;
+        }
+        let len = usize::from(u16::from_le_bytes([self.bytes[0], self.bytes[1]]));
+        let (record, rest) = self.bytes.split_at(len.min(self.bytes.len()));
+        self.bytes = rest;
+        let mut r = Reader { bytes: &record[2..] };
+        let flags = r.take(1)[0];
+        let value = f64::from_le_bytes(r.array());
+        let timestamp = (flags & HAS_TIMESTAMP != 0).then(|| u64::from_le_bytes(r.array()));
+        let count = r.take(1)[0];
+        let name = r.str();
+        Some(PointRef {
+            kind: MetricKind::from_byte(flags & 0x03),
+            name,
+            value,
+            timestamp,
+            labels: LabelsRef { count, bytes: r.bytes },
+        })
+    }
+}
+
+/// Reads back what [`Cursor`] wrote. Records are only ever written by
+/// `write_record` from valid `&str`s, so lengths and UTF-8 are trusted; the
+/// fallbacks below exist only to avoid panicking code paths.
+struct Reader<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> &'a [u8] {
+        let (head, rest) = self.bytes.split_at(n.min(self.bytes.len()));
+        self.bytes = rest;
+        head
+    }
+    fn array<const K: usize>(&mut self) -> [u8; K] {
+        self.take(K).try_into().unwrap_or([0; K])
+    }
+    fn str(&mut self) -> &'a str {
+        let len = usize::from(u16::from_le_bytes(self.array()));
+        core::str::from_utf8(self.take(len)).unwrap_or("")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::vec::Vec;
+
+    #[test]
+    fn stores_labels_sorted_and_reads_back() {
+        let mut b = MetricBuffer::<[u8; 512]>::new();
+        let labels = [("status", "200"), ("endpoint", "/users/{id}"), ("method", "GET")];
+        b.record(&Metric::counter("http_requests_total", &labels, 1.0).at(42)).unwrap();
+        let p = b.iter().next().unwrap();
+        assert_eq!(p.name, "http_requests_total");
+        assert_eq!(p.kind, MetricKind::Counter);
+        assert_eq!(p.timestamp, Some(42));
+        let keys: Vec<_> = p.labels.iter().collect();
+        assert_eq!(
+            keys,
+            [("endpoint", "/users/{id}"), ("method", "GET"), ("status", "200")]
+        );
+    }
+
+    #[test]
+    fn full_buffer_refuses_and_counts() {
+        let one = Metric::gauge("g", &[], 1.0);
+        let mut b = MetricBuffer::<[u8; 64]>::new();
+        let fits = 64 / one.record_len();
+        for _ in 0..fits {
+            b.record(&one).unwrap();
+        }
+        assert_eq!(b.record(&one), Err(RecordError::Full));
+        let s = b.stats();
+        assert_eq!((s.recorded, s.dropped_full), (fits as u64, 1));
+        assert_eq!(b.len(), fits);
+    }
+
+    #[test]
+    fn space_is_reused_after_removal() {
+        let one = Metric::gauge("g", &[("k", "v")], 1.0);
+        let mut b = MetricBuffer::<[u8; 100]>::new();
+        let mut recorded = 0u32;
+        // Interleave pushes and pops so the arena must compact.
+        for round in 0..50 {
+            while b.record(&Metric { value: f64::from(recorded), ..one }).is_ok() {
+                recorded += 1;
+            }
+            b.remove_front(1 + round % 2);
+        }
+        let values: Vec<f64> = b.iter().map(|p| p.value).collect();
+        // The survivors are the most recent ones, in order, contiguous.
+        for w in values.windows(2) {
+            assert_eq!(w[1], w[0] + 1.0);
+        }
+        assert_eq!(b.stats().recorded, u64::from(recorded));
+    }
+
+    #[test]
+    fn runtime_sized_storage_works_like_an_array() {
+        let mut b = MetricBuffer::with_storage(std::vec![0u8; 300].into_boxed_slice());
+        b.record(&Metric::histogram("h", &[], 0.5)).unwrap();
+        assert_eq!(b.iter().next().map(|p| p.value), Some(0.5));
+        assert_eq!(b.capacity_bytes(), 300);
+    }
+
+    #[test]
+    fn ram_is_storage_plus_fixed_overhead() {
+        assert_eq!(
+            MetricBuffer::<[u8; 4096]>::RAM_BYTES,
+            4096 + MetricBuffer::<[u8; 0]>::OVERHEAD
+        );
+    }
+}

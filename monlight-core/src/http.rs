@@ -1,0 +1,313 @@
+//! Minimal HTTP/1.1 client framing over `embedded-io` (blocking) and
+//! `embedded-io-async`, for socket-level transports (Embassy, a modem, your
+//! own). One request per connection, `Connection: close`, and a bounded read
+//! of the answer: status, headers, and a prefix of the body (enough for a
+//! 429's `retry_after`).
+//!
+//! Hand-written rather than `httparse`: we need only the status code and
+//! `Content-Length`, and on a device every kilobyte of `.text` counts.
+
+use crate::transport::{Endpoint, Outcome, TransportError};
+
+/// Why an exchange failed. Converts into [`TransportError`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum HttpError {
+    /// `host` or `api_key` contains a control character (header injection),
+    /// or the request head does not fit the scratch buffer.
+    InvalidRequest,
+    /// The stream failed while writing or reading.
+    Io,
+    /// The stream timed out.
+    Timeout,
+    /// The connection closed before a complete status line and headers.
+    Truncated,
+    /// The answer is not HTTP/1.x with a three-digit status.
+    Malformed,
+    /// The headers do not fit the receive buffer.
+    HeadersTooLarge,
+}
+
+impl From<HttpError> for TransportError {
+    fn from(e: HttpError) -> Self {
+        match e {
+            HttpError::InvalidRequest => TransportError::InvalidRequest,
+            HttpError::Io => TransportError::Io,
+            HttpError::Timeout => TransportError::Timeout,
+            HttpError::Truncated | HttpError::Malformed | HttpError::HeadersTooLarge => {
+                TransportError::InvalidResponse
+            }
+        }
+    }
+}
+
+impl core::fmt::Display for HttpError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            HttpError::InvalidRequest => "invalid request header",
+            HttpError::Io => "I/O error",
+            HttpError::Timeout => "timed out",
+            HttpError::Truncated => "connection closed before the response head",
+            HttpError::Malformed => "malformed HTTP response",
+            HttpError::HeadersTooLarge => "response headers too large",
+        })
+    }
+}
+
+impl core::error::Error for HttpError {}
+
+fn io_error<E: embedded_io::Error>(e: E) -> HttpError {
+    match e.kind() {
+        embedded_io::ErrorKind::TimedOut => HttpError::Timeout,
+        _ => HttpError::Io,
+    }
+}
+
+/// The parts of a request head.
+#[derive(Clone, Copy)]
+pub struct RequestHead<'a> {
+    /// The `Host` header: `host` or `host:port`.
+    pub host: &'a str,
+    /// The `X-API-Key` header.
+    pub api_key: &'a str,
+    /// Where to POST.
+    pub endpoint: Endpoint,
+}
+
+impl core::fmt::Debug for RequestHead<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("RequestHead")
+            .field("host", &self.host)
+            .field("api_key", &"<redacted>")
+            .field("endpoint", &self.endpoint)
+            .finish()
+    }
+}
+
+impl RequestHead<'_> {
+    /// Writes the head for a body of `body_len` bytes into `out`; returns its
+    /// length.
+    ///
+    /// ```
+    /// use monlight_core::{http::RequestHead, Endpoint};
+    ///
+    /// let head = RequestHead { host: "10.0.0.2:5012", api_key: "k", endpoint: Endpoint::Metrics };
+    /// let mut out = [0u8; 256];
+    /// let len = head.encode(42, &mut out).unwrap();
+    /// assert_eq!(
+    ///     &out[..len],
+    ///     b"POST /api/metrics HTTP/1.1\r\nHost: 10.0.0.2:5012\r\nX-API-Key: k\r\n\
+    ///       Content-Type: application/json\r\nContent-Length: 42\r\nConnection: close\r\n\r\n"
+    /// );
+    /// ```
+    pub fn encode(&self, body_len: usize, out: &mut [u8]) -> Result<usize, HttpError> {
+        let clean = |s: &str| !s.is_empty() && !s.bytes().any(|b| b.is_ascii_control());
+        if !clean(self.host) || !clean(self.api_key) || body_len > self.endpoint.max_body() {
+            return Err(HttpError::InvalidRequest);
+        }
+        let mut digits = [0u8; 20];
+        let mut w = HeadWriter { out, pos: 0 };
+        for part in [
+            "POST ",
+            self.endpoint.path(),
+            " HTTP/1.1\r\nHost: ",
+            self.host,
+            "\r\nX-API-Key: ",
+            self.api_key,
+            "\r\nContent-Type: application/json\r\nContent-Length: ",
+            format_decimal(body_len, &mut digits),
+            "\r\nConnection: close\r\n\r\n",
+        ] {
+            w.put(part)?;
+        }
+        Ok(w.pos)
+    }
+}
+
+struct HeadWriter<'a> {
+    out: &'a mut [u8],
+    pos: usize,
+}
+
+impl HeadWriter<'_> {
+    fn put(&mut self, s: &str) -> Result<(), HttpError> {
+        let end = self.pos + s.len();
+        let dst = self.out.get_mut(self.pos..end).ok_or(HttpError::InvalidRequest)?;
+        dst.copy_from_slice(s.as_bytes());
+        self.pos = end;
+        Ok(())
+    }
+}
+
+fn format_decimal(mut n: usize, buf: &mut [u8; 20]) -> &str {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    core::str::from_utf8(&buf[i..]).unwrap_or("0")
+}
+
+/// A parsed response head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResponseHead {
+    /// The status code.
+    pub status: u16,
+    /// `Content-Length`, if present and valid.
+    pub content_length: Option<usize>,
+    /// Bytes up to and including the blank line.
+    pub len: usize,
+}
+
+/// Parses a response head from the start of `bytes`: `Ok(None)` while
+/// incomplete, an error as soon as it cannot be HTTP/1.x.
+///
+/// ```
+/// use monlight_core::http::parse_response_head;
+///
+/// let head = parse_response_head(b"HTTP/1.1 202 Accepted\r\ncontent-length: 2\r\n\r\n{}").unwrap().unwrap();
+/// assert_eq!((head.status, head.content_length, head.len), (202, Some(2), 44));
+/// assert_eq!(parse_response_head(b"HTTP/1.1 20"), Ok(None));
+/// assert!(parse_response_head(b"SSH-2.0-OpenSSH\r\n").is_err());
+/// ```
+pub fn parse_response_head(bytes: &[u8]) -> Result<Option<ResponseHead>, HttpError> {
+    // Reject garbage early, from what is there so far.
+    let prefix = b"HTTP/1.";
+    let n = bytes.len().min(prefix.len());
+    if bytes[..n] != prefix[..n] {
+        return Err(HttpError::Malformed);
+    }
+    let Some(end) = bytes.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return Ok(None);
+    };
+    let head = &bytes[..end];
+    let mut lines = head.split(|&b| b == b'\n').map(|l| l.strip_suffix(b"\r").unwrap_or(l));
+    let status_line = lines.next().unwrap_or_default();
+    // "HTTP/1.x SSS reason"
+    let status = match status_line {
+        [b'H', b'T', b'T', b'P', b'/', b'1', b'.', _, b' ', a, b, c, rest @ ..]
+            if (rest.is_empty() || rest[0] == b' ')
+                && [a, b, c].iter().all(|d| d.is_ascii_digit()) =>
+        {
+            [a, b, c].iter().fold(0u16, |acc, d| acc * 10 + u16::from(**d - b'0'))
+        }
+        _ => return Err(HttpError::Malformed),
+    };
+    let mut content_length = None;
+    for line in lines {
+        let Some(colon) = line.iter().position(|&b| b == b':') else {
+            return Err(HttpError::Malformed);
+        };
+        let (name, value) = (&line[..colon], &line[colon + 1..]);
+        if name.eq_ignore_ascii_case(b"content-length") {
+            content_length = parse_decimal(value.trim_ascii());
+        }
+    }
+    Ok(Some(ResponseHead {
+        status,
+        content_length,
+        len: end + 4,
+    }))
+}
+
+fn parse_decimal(digits: &[u8]) -> Option<usize> {
+    if digits.is_empty() || digits.len() > 15 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(digits.iter().fold(0, |acc, d| acc * 10 + usize::from(d - b'0')))
+}
+
+/// Progress of reading an answer into a fixed buffer.
+struct ResponseReader<'b> {
+    buf: &'b mut [u8],
+    filled: usize,
+    head: Option<ResponseHead>,
+}
+
+impl<'b> ResponseReader<'b> {
+    fn new(buf: &'b mut [u8]) -> Self {
+        Self { buf, filled: 0, head: None }
+    }
+
+    /// Where the next read goes, or `None` when reading is over.
+    fn space(&mut self) -> Result<Option<&mut [u8]>, HttpError> {
+        if let Some(head) = self.head {
+            let wanted = head.content_length.map_or(usize::MAX, |cl| head.len.saturating_add(cl));
+            let end = wanted.min(self.buf.len());
+            return Ok((self.filled < end).then(|| &mut self.buf[self.filled..end]));
+        }
+        if self.filled == self.buf.len() {
+            return Err(HttpError::HeadersTooLarge);
+        }
+        Ok(Some(&mut self.buf[self.filled..]))
+    }
+
+    /// Takes `n` freshly read bytes (0 = the peer closed).
+    fn advance(&mut self, n: usize) -> Result<bool, HttpError> {
+        if n == 0 {
+            return if self.head.is_some() { Ok(false) } else { Err(HttpError::Truncated) };
+        }
+        self.filled += n;
+        if self.head.is_none() {
+            self.head = parse_response_head(&self.buf[..self.filled])?;
+        }
+        Ok(true)
+    }
+
+    fn outcome(&self) -> Outcome {
+        match self.head {
+            Some(head) => Outcome::from_response(head.status, &self.buf[head.len..self.filled]),
+            None => Outcome::Failed(TransportError::InvalidResponse),
+        }
+    }
+}
+
+/// Writes one request on `stream` and reads its answer into `buf` (which
+/// bounds the read: headers larger than `buf` are an error; a body is read
+/// only as far as `buf` allows). `buf` also serves to build the head.
+///
+/// The caller opens and closes the connection and bounds the time.
+pub fn exchange<S: embedded_io::Read + embedded_io::Write>(
+    stream: &mut S,
+    head: &RequestHead<'_>,
+    body: &[u8],
+    buf: &mut [u8],
+) -> Result<Outcome, HttpError> {
+    let head_len = head.encode(body.len(), buf)?;
+    stream.write_all(&buf[..head_len]).map_err(io_error)?;
+    stream.write_all(body).map_err(io_error)?;
+    stream.flush().map_err(io_error)?;
+    let mut reader = ResponseReader::new(buf);
+    while let Some(space) = reader.space()? {
+        let n = stream.read(space).map_err(io_error)?;
+        if !reader.advance(n)? {
+            break;
+        }
+    }
+    Ok(reader.outcome())
+}
+
+/// [`exchange`] over `embedded-io-async`.
+pub async fn exchange_async<S: embedded_io_async::Read + embedded_io_async::Write>(
+    stream: &mut S,
+    head: &RequestHead<'_>,
+    body: &[u8],
+    buf: &mut [u8],
+) -> Result<Outcome, HttpError> {
+    let head_len = head.encode(body.len(), buf)?;
+    stream.write_all(&buf[..head_len]).await.map_err(io_error)?;
+    stream.write_all(body).await.map_err(io_error)?;
+    stream.flush().await.map_err(io_error)?;
+    let mut reader = ResponseReader::new(buf);
+    while let Some(space) = reader.space()? {
+        let n = stream.read(space).await.map_err(io_error)?;
+        if !reader.advance(n)? {
+            break;
+        }
+    }
+    Ok(reader.outcome())
+}

@@ -1,0 +1,75 @@
+//! # monlight-core
+//!
+//! The `#![no_std]`, allocation-free heart of the monlight SDK. It decides
+//! *what* is sent to a monlight error tracker and metrics collector, on every
+//! platform; `monlight-std` and `monlight-embassy` decide only how bytes
+//! travel and when.
+//!
+//! - [`Metric`] and its validation against the server's rules;
+//! - [`MetricBuffer`]: a fixed-capacity FIFO of points in a byte arena
+//!   (a `static` on a device, a boxed slice on a server);
+//! - [`encode_batch`]: buffered points to JSON batches within 1000 items and
+//!   524,287 bytes;
+//! - [`ErrorReport`] and [`encode_error_report`]: error bodies with sensitive
+//!   headers stripped, truncated to fit 262,143 bytes;
+//! - [`Transport`] / [`AsyncTransport`] and [`Outcome`]: how a request went;
+//! - [`Flusher`]: the one flush engine, with 429 pauses and the [`Stats`]
+//!   counters that account for every point;
+//! - [`http`]: HTTP/1.1 framing over `embedded-io` for socket transports.
+//!
+//! ```
+//! use core::cell::RefCell;
+//! use monlight_core::{Endpoint, Flusher, Metric, MetricBuffer, Outcome, Transport};
+//!
+//! // 4 KiB of RAM for points, usable in a `static`.
+//! let buffer = RefCell::new(MetricBuffer::<[u8; 4096]>::new());
+//! let labels = [("sensor", "boiler"), ("unit", "celsius")];
+//! buffer.borrow_mut().record(&Metric::gauge("temperature", &labels, 71.5)).unwrap();
+//!
+//! struct Serial; // your transport: a socket, a modem, a queue
+//! impl Transport for Serial {
+//!     fn send(&mut self, _: Endpoint, body: &[u8]) -> Outcome {
+//!         assert!(body.starts_with(br#"[{"name":"temperature""#));
+//!         Outcome::Delivered { status: 202 }
+//!     }
+//! }
+//!
+//! let mut out = [0u8; 2048];
+//! let report = Flusher::new(Some("boiler-fw")).flush(&buffer, &mut Serial, &mut out, 0);
+//! assert_eq!(report.sent, 1);
+//! ```
+//!
+//! ## Features
+//!
+//! - `defmt`: derives `defmt::Format` on public types and logs lost batches
+//!   as warnings through defmt. Off by default; nothing is printed without it.
+
+#![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod batch;
+mod buffer;
+mod flush;
+pub mod http;
+pub mod limits;
+mod metric;
+mod report;
+mod stats;
+mod timestamp;
+mod transport;
+
+pub use batch::{Batch, BatchLimits, encode_batch};
+pub use buffer::{LabelsRef, MetricBuffer, PointRef, Points, RecordError, record_len};
+pub use flush::{BufferAccess, FlushReport, Flusher, Pause};
+pub use metric::{InvalidProject, Label, Metric, MetricError, MetricKind, validate_project};
+pub use report::{
+    ALWAYS_EXCLUDED_HEADERS, ErrorReport, HeaderFilter, ReportError, RequestContext,
+    TRUNCATION_MARKER, encode_error_report,
+};
+pub use stats::Stats;
+pub use timestamp::{MAX_UNIX_SECONDS, UtcTimestamp};
+pub use transport::{
+    AsyncTransport, DEFAULT_RETRY_AFTER_SECS, Endpoint, MAX_RETRY_AFTER_SECS, Outcome, Transport,
+    TransportError,
+};

@@ -1,0 +1,1 @@
+//! The local test collector and cross-crate tests.
