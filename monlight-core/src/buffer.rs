@@ -7,9 +7,9 @@
 //! labels sorted by key. Variable-length records keep small points small: a
 //! typical point costs tens of bytes instead of a worst-case slot of kilobytes.
 
+use crate::limits::MAX_LABELS;
 use crate::metric::{Metric, MetricError, MetricKind};
 use crate::stats::Stats;
-use crate::limits::MAX_LABELS;
 
 const HAS_TIMESTAMP: u8 = 0x80;
 /// Length, kind, value, label count, name length.
@@ -30,7 +30,12 @@ const FIXED_LEN: usize = 2 + 1 + 8 + 1 + 2;
 /// type Buffer = MetricBuffer<[u8; 256 * 67]>;
 /// assert_eq!(one, 67);
 /// ```
-pub const fn record_len(name_bytes: usize, labels: usize, label_text_bytes: usize, timestamped: bool) -> usize {
+pub const fn record_len(
+    name_bytes: usize,
+    labels: usize,
+    label_text_bytes: usize,
+    timestamped: bool,
+) -> usize {
     FIXED_LEN + name_bytes + labels * 4 + label_text_bytes + if timestamped { 8 } else { 0 }
 }
 
@@ -38,7 +43,12 @@ impl Metric<'_> {
     /// Bytes this point occupies in a [`MetricBuffer`].
     pub fn record_len(&self) -> usize {
         let text: usize = self.labels.iter().map(|(k, v)| k.len() + v.len()).sum();
-        record_len(self.name.len(), self.labels.len(), text, self.timestamp.is_some())
+        record_len(
+            self.name.len(),
+            self.labels.len(),
+            text,
+            self.timestamp.is_some(),
+        )
     }
 }
 
@@ -237,7 +247,11 @@ fn write_record(out: &mut [u8], metric: &Metric<'_>) {
     let mut w = Cursor { out, pos: 0 };
     // Lengths fit u16: validation bounds the record (limits.rs).
     w.u16(w.out.len() as u16);
-    let flags = if metric.timestamp.is_some() { HAS_TIMESTAMP } else { 0 };
+    let flags = if metric.timestamp.is_some() {
+        HAS_TIMESTAMP
+    } else {
+        0
+    };
     w.bytes(&[metric.kind.to_byte() | flags]);
     w.bytes(&metric.value.to_le_bytes());
     if let Some(ts) = metric.timestamp {
@@ -337,7 +351,9 @@ impl<'a> Iterator for Points<'a> {
         let len = usize::from(u16::from_le_bytes([self.bytes[0], self.bytes[1]]));
         let (record, rest) = self.bytes.split_at(len.min(self.bytes.len()));
         self.bytes = rest;
-        let mut r = Reader { bytes: &record[2..] };
+        let mut r = Reader {
+            bytes: &record[2..],
+        };
         let flags = r.take(1)[0];
         let value = f64::from_le_bytes(r.array());
         let timestamp = (flags & HAS_TIMESTAMP != 0).then(|| u64::from_le_bytes(r.array()));
@@ -348,7 +364,10 @@ impl<'a> Iterator for Points<'a> {
             name,
             value,
             timestamp,
-            labels: LabelsRef { count, bytes: r.bytes },
+            labels: LabelsRef {
+                count,
+                bytes: r.bytes,
+            },
         })
     }
 }
@@ -383,8 +402,13 @@ mod tests {
     #[test]
     fn stores_labels_sorted_and_reads_back() {
         let mut b = MetricBuffer::<[u8; 512]>::new();
-        let labels = [("status", "200"), ("endpoint", "/users/{id}"), ("method", "GET")];
-        b.record(&Metric::counter("http_requests_total", &labels, 1.0).at(42)).unwrap();
+        let labels = [
+            ("status", "200"),
+            ("endpoint", "/users/{id}"),
+            ("method", "GET"),
+        ];
+        b.record(&Metric::counter("http_requests_total", &labels, 1.0).at(42))
+            .unwrap();
         let p = b.iter().next().unwrap();
         assert_eq!(p.name, "http_requests_total");
         assert_eq!(p.kind, MetricKind::Counter);
@@ -392,7 +416,11 @@ mod tests {
         let keys: Vec<_> = p.labels.iter().collect();
         assert_eq!(
             keys,
-            [("endpoint", "/users/{id}"), ("method", "GET"), ("status", "200")]
+            [
+                ("endpoint", "/users/{id}"),
+                ("method", "GET"),
+                ("status", "200")
+            ]
         );
     }
 
@@ -417,7 +445,13 @@ mod tests {
         let mut recorded = 0u32;
         // Interleave pushes and pops so the arena must compact.
         for round in 0..50 {
-            while b.record(&Metric { value: f64::from(recorded), ..one }).is_ok() {
+            while b
+                .record(&Metric {
+                    value: f64::from(recorded),
+                    ..one
+                })
+                .is_ok()
+            {
                 recorded += 1;
             }
             b.remove_front(1 + round % 2);

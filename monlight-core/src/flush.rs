@@ -24,7 +24,8 @@ impl Pause {
 
     /// Milliseconds left, 0 when not paused.
     pub fn remaining_ms(&self, now_ms: u64) -> u64 {
-        self.until_ms.map_or(0, |until| until.saturating_sub(now_ms))
+        self.until_ms
+            .map_or(0, |until| until.saturating_sub(now_ms))
     }
 
     /// Starts a pause if `outcome` is a 429.
@@ -227,7 +228,11 @@ impl<'p> Flusher<'p> {
             report.dropped += batch.points as u32;
             report.last_failure = Some(outcome);
             #[cfg(feature = "defmt")]
-            defmt::warn!("monlight: batch of {} points lost: {}", batch.points, outcome);
+            defmt::warn!(
+                "monlight: batch of {} points lost: {}",
+                batch.points,
+                outcome
+            );
         }
         self.pause.observe(&outcome, now_ms);
     }

@@ -132,7 +132,10 @@ struct HeadWriter<'a> {
 impl HeadWriter<'_> {
     fn put(&mut self, s: &str) -> Result<(), HttpError> {
         let end = self.pos + s.len();
-        let dst = self.out.get_mut(self.pos..end).ok_or(HttpError::InvalidRequest)?;
+        let dst = self
+            .out
+            .get_mut(self.pos..end)
+            .ok_or(HttpError::InvalidRequest)?;
         dst.copy_from_slice(s.as_bytes());
         self.pos = end;
         Ok(())
@@ -185,15 +188,32 @@ pub fn parse_response_head(bytes: &[u8]) -> Result<Option<ResponseHead>, HttpErr
         return Ok(None);
     };
     let head = &bytes[..end];
-    let mut lines = head.split(|&b| b == b'\n').map(|l| l.strip_suffix(b"\r").unwrap_or(l));
+    let mut lines = head
+        .split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
     let status_line = lines.next().unwrap_or_default();
     // "HTTP/1.x SSS reason"
     let status = match status_line {
-        [b'H', b'T', b'T', b'P', b'/', b'1', b'.', _, b' ', a, b, c, rest @ ..]
-            if (rest.is_empty() || rest[0] == b' ')
-                && [a, b, c].iter().all(|d| d.is_ascii_digit()) =>
+        [
+            b'H',
+            b'T',
+            b'T',
+            b'P',
+            b'/',
+            b'1',
+            b'.',
+            _,
+            b' ',
+            a,
+            b,
+            c,
+            rest @ ..,
+        ] if (rest.is_empty() || rest[0] == b' ')
+            && [a, b, c].iter().all(|d| d.is_ascii_digit()) =>
         {
-            [a, b, c].iter().fold(0u16, |acc, d| acc * 10 + u16::from(**d - b'0'))
+            [a, b, c]
+                .iter()
+                .fold(0u16, |acc, d| acc * 10 + u16::from(**d - b'0'))
         }
         _ => return Err(HttpError::Malformed),
     };
@@ -218,7 +238,11 @@ fn parse_decimal(digits: &[u8]) -> Option<usize> {
     if digits.is_empty() || digits.len() > 15 || !digits.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    Some(digits.iter().fold(0, |acc, d| acc * 10 + usize::from(d - b'0')))
+    Some(
+        digits
+            .iter()
+            .fold(0, |acc, d| acc * 10 + usize::from(d - b'0')),
+    )
 }
 
 /// Progress of reading an answer into a fixed buffer.
@@ -230,13 +254,19 @@ struct ResponseReader<'b> {
 
 impl<'b> ResponseReader<'b> {
     fn new(buf: &'b mut [u8]) -> Self {
-        Self { buf, filled: 0, head: None }
+        Self {
+            buf,
+            filled: 0,
+            head: None,
+        }
     }
 
     /// Where the next read goes, or `None` when reading is over.
     fn space(&mut self) -> Result<Option<&mut [u8]>, HttpError> {
         if let Some(head) = self.head {
-            let wanted = head.content_length.map_or(usize::MAX, |cl| head.len.saturating_add(cl));
+            let wanted = head
+                .content_length
+                .map_or(usize::MAX, |cl| head.len.saturating_add(cl));
             let end = wanted.min(self.buf.len());
             return Ok((self.filled < end).then(|| &mut self.buf[self.filled..end]));
         }
@@ -249,7 +279,11 @@ impl<'b> ResponseReader<'b> {
     /// Takes `n` freshly read bytes (0 = the peer closed).
     fn advance(&mut self, n: usize) -> Result<bool, HttpError> {
         if n == 0 {
-            return if self.head.is_some() { Ok(false) } else { Err(HttpError::Truncated) };
+            return if self.head.is_some() {
+                Ok(false)
+            } else {
+                Err(HttpError::Truncated)
+            };
         }
         self.filled += n;
         if self.head.is_none() {

@@ -150,7 +150,9 @@ impl core::fmt::Display for MetricError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str(match self {
             MetricError::InvalidName => "metric name must be 1 to 200 characters",
-            MetricError::NonFiniteValue => "metric value must be finite (NaN and infinities are not JSON)",
+            MetricError::NonFiniteValue => {
+                "metric value must be finite (NaN and infinities are not JSON)"
+            }
             MetricError::TooManyLabels => "too many labels (at most 16)",
             MetricError::InvalidLabelKey => "label key must be 1 to 200 characters",
             MetricError::LabelValueTooLong => "label value must be at most 200 characters",
@@ -208,7 +210,10 @@ mod tests {
             Metric::counter(&ascii_201, &[], 1.0).validate(),
             Err(MetricError::InvalidName)
         );
-        assert_eq!(Metric::counter("", &[], 1.0).validate(), Err(MetricError::InvalidName));
+        assert_eq!(
+            Metric::counter("", &[], 1.0).validate(),
+            Err(MetricError::InvalidName)
+        );
     }
 
     #[test]

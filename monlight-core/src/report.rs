@@ -9,7 +9,8 @@ use crate::limits::{MAX_ERROR_BODY, MAX_EXCEPTION_TYPE_CHARS};
 use crate::metric::validate_project;
 
 /// Headers that never leave the process, whatever the configuration.
-pub const ALWAYS_EXCLUDED_HEADERS: [&str; 4] = ["authorization", "cookie", "set-cookie", "x-api-key"];
+pub const ALWAYS_EXCLUDED_HEADERS: [&str; 4] =
+    ["authorization", "cookie", "set-cookie", "x-api-key"];
 
 /// Appended to a message or traceback cut to fit the size limit.
 pub const TRUNCATION_MARKER: &str = "\n... [truncated by monlight]";
@@ -139,14 +140,26 @@ pub fn encode_error_report<E: Serialize>(
     validate_project(report.project).map_err(|_| ReportError::InvalidProject)?;
     let limit = out.len().min(MAX_ERROR_BODY);
     let out = &mut out[..limit];
-    let full = Body { report, message: Text::whole(report.message), traceback: Text::whole(report.traceback), extra: true, headers: true };
+    let full = Body {
+        report,
+        message: Text::whole(report.message),
+        traceback: Text::whole(report.traceback),
+        extra: true,
+        headers: true,
+    };
     if let Ok(len) = serde_json_core::to_slice(&full, out) {
         return Ok(len);
     }
     // Too big: find the smallest set of omissions whose fixed part fits,
     // then share the remaining room between message and traceback.
     for (extra, headers) in [(true, true), (false, true), (false, false)] {
-        let skeleton = Body { message: Text::whole(""), traceback: Text::whole(""), extra, headers, ..full };
+        let skeleton = Body {
+            message: Text::whole(""),
+            traceback: Text::whole(""),
+            extra,
+            headers,
+            ..full
+        };
         let Ok(fixed) = serde_json_core::to_slice(&skeleton, out) else {
             continue;
         };
@@ -154,7 +167,11 @@ pub fn encode_error_report<E: Serialize>(
         // Escaping estimates are exact for serde-json-core; the loop only
         // guards against a future mismatch.
         for _ in 0..8 {
-            let (message_room, traceback_room) = share(room, escaped_len(report.message), escaped_len(report.traceback));
+            let (message_room, traceback_room) = share(
+                room,
+                escaped_len(report.message),
+                escaped_len(report.traceback),
+            );
             let body = Body {
                 message: Text::fit(report.message, message_room),
                 traceback: Text::fit(report.traceback, traceback_room),
@@ -189,7 +206,10 @@ struct Text<'a> {
 
 impl<'a> Text<'a> {
     const fn whole(s: &'a str) -> Self {
-        Self { head: s, truncated: false }
+        Self {
+            head: s,
+            truncated: false,
+        }
     }
 
     /// The longest prefix that, with the marker, escapes to at most `room`.
@@ -208,7 +228,10 @@ impl<'a> Text<'a> {
             cut = i + c.len_utf8();
         }
         let truncated = room >= escaped_len(TRUNCATION_MARKER);
-        Self { head: &s[..cut], truncated }
+        Self {
+            head: &s[..cut],
+            truncated,
+        }
     }
 }
 
@@ -224,7 +247,11 @@ impl fmt::Display for Text<'_> {
 
 impl Serialize for Text<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        if self.truncated { serializer.collect_str(self) } else { serializer.serialize_str(self.head) }
+        if self.truncated {
+            serializer.collect_str(self)
+        } else {
+            serializer.serialize_str(self.head)
+        }
     }
 }
 
@@ -283,7 +310,13 @@ impl<E: Serialize> Serialize for Body<'_, '_, E> {
             s.serialize_field("request_method", method)?;
         }
         if let (Some(headers), true) = (c.headers, self.headers) {
-            s.serialize_field("request_headers", &FilteredHeaders { headers, filter: r.header_filter })?;
+            s.serialize_field(
+                "request_headers",
+                &FilteredHeaders {
+                    headers,
+                    filter: r.header_filter,
+                },
+            )?;
         }
         if let Some(user_id) = c.user_id {
             s.serialize_field("user_id", user_id)?;
@@ -303,7 +336,11 @@ struct FilteredHeaders<'a> {
 impl Serialize for FilteredHeaders<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(None)?;
-        for (name, value) in self.headers.iter().filter(|(name, _)| !self.filter.is_excluded(name)) {
+        for (name, value) in self
+            .headers
+            .iter()
+            .filter(|(name, _)| !self.filter.is_excluded(name))
+        {
             map.serialize_entry(name, value)?;
         }
         map.end()

@@ -89,7 +89,9 @@ mod tests {
     use proptest::prelude::*;
 
     fn fmt(secs: u64) -> std::string::String {
-        UtcTimestamp::from_unix(secs).map(|t| t.as_str().into()).unwrap_or_default()
+        UtcTimestamp::from_unix(secs)
+            .map(|t| t.as_str().into())
+            .unwrap_or_default()
     }
 
     #[test]

@@ -113,12 +113,16 @@ fn parse_retry_after(body: &[u8]) -> Option<u32> {
     }
     let (parsed, _) = serde_json_core::from_slice::<RateLimitBody>(body).ok()?;
     let secs = parsed.retry_after?;
-    if !(secs >= 0.0) {
+    if secs.is_nan() || secs < 0.0 {
         return None;
     }
     // Round up without std's `ceil`; clamp to a sane pause.
     let whole = secs as u32;
-    let up = if f64::from(whole) < secs { whole.saturating_add(1) } else { whole };
+    let up = if f64::from(whole) < secs {
+        whole.saturating_add(1)
+    } else {
+        whole
+    };
     Some(up.min(MAX_RETRY_AFTER_SECS))
 }
 
@@ -207,7 +211,10 @@ mod tests {
             Outcome::RateLimited { retry_after_secs } => retry_after_secs,
             other => panic!("{other:?}"),
         };
-        assert_eq!(ra(r#"{"detail": "Rate limit exceeded", "retry_after": 7}"#), 7);
+        assert_eq!(
+            ra(r#"{"detail": "Rate limit exceeded", "retry_after": 7}"#),
+            7
+        );
         assert_eq!(ra(r#"{"retry_after": 2.1, "detail": "x"}"#), 3);
         assert_eq!(ra(r#"{"detail": "with \"escapes\"", "retry_after": 5}"#), 5);
         assert_eq!(ra(r#"{"detail": "no field"}"#), DEFAULT_RETRY_AFTER_SECS);
@@ -223,7 +230,10 @@ mod tests {
             assert!(Outcome::from_response(s, b"").is_delivered());
         }
         for s in [400, 401, 404, 413, 500, 503] {
-            assert_eq!(Outcome::from_response(s, b""), Outcome::Rejected { status: s });
+            assert_eq!(
+                Outcome::from_response(s, b""),
+                Outcome::Rejected { status: s }
+            );
         }
     }
 }

@@ -1,0 +1,227 @@
+//! The flush engine against answers 202, 500, 429 and a transport error,
+//! through the real HTTP framing over an in-memory stream.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+
+use monlight_core::http::{RequestHead, exchange};
+use monlight_core::{
+    BatchLimits, Endpoint, Flusher, Metric, MetricBuffer, Outcome, Stats, Transport, TransportError,
+};
+
+/// A connection that answers with canned bytes and keeps what was written.
+struct ScriptedStream<'a> {
+    answer: &'a [u8],
+    written: Vec<u8>,
+}
+
+#[derive(Debug)]
+struct Broken;
+impl embedded_io::Error for Broken {
+    fn kind(&self) -> embedded_io::ErrorKind {
+        embedded_io::ErrorKind::ConnectionReset
+    }
+}
+impl core::fmt::Display for Broken {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("broken")
+    }
+}
+impl std::error::Error for Broken {}
+
+impl embedded_io::ErrorType for ScriptedStream<'_> {
+    type Error = Broken;
+}
+impl embedded_io::Read for ScriptedStream<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, Broken> {
+        // Dribble the answer 7 bytes at a time to exercise reassembly.
+        let n = buf.len().min(self.answer.len()).min(7);
+        buf[..n].copy_from_slice(&self.answer[..n]);
+        self.answer = &self.answer[n..];
+        Ok(n)
+    }
+}
+impl embedded_io::Write for ScriptedStream<'_> {
+    fn write(&mut self, buf: &[u8]) -> Result<usize, Broken> {
+        self.written.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> Result<(), Broken> {
+        Ok(())
+    }
+}
+
+enum Answer {
+    Http(&'static str),
+    Reset,
+}
+
+/// A transport that opens one scripted connection per request.
+struct ScriptedTransport {
+    answers: VecDeque<Answer>,
+    requests: Vec<Vec<u8>>,
+}
+
+impl Transport for ScriptedTransport {
+    fn send(&mut self, endpoint: Endpoint, body: &[u8]) -> Outcome {
+        let head = RequestHead {
+            host: "127.0.0.1:5012",
+            api_key: "secret-key",
+            endpoint,
+        };
+        let mut buf = [0u8; 512];
+        match self.answers.pop_front() {
+            Some(Answer::Http(answer)) => {
+                let mut stream = ScriptedStream {
+                    answer: answer.as_bytes(),
+                    written: Vec::new(),
+                };
+                let outcome = exchange(&mut stream, &head, body, &mut buf)
+                    .unwrap_or_else(|e| Outcome::Failed(e.into()));
+                self.requests.push(stream.written);
+                outcome
+            }
+            Some(Answer::Reset) | None => Outcome::Failed(TransportError::Io),
+        }
+    }
+}
+
+#[test]
+fn counters_and_pause_say_exactly_what_happened() {
+    let buffer = RefCell::new(MetricBuffer::<[u8; 8192]>::new());
+    for i in 0..40 {
+        buffer
+            .borrow_mut()
+            .record(&Metric::counter("ticks_total", &[], f64::from(i)))
+            .unwrap();
+    }
+    let mut transport = ScriptedTransport {
+        answers: VecDeque::from([
+            Answer::Http(
+                "HTTP/1.1 202 Accepted\r\nContent-Length: 35\r\n\r\n{\"status\": \"accepted\", \"count\": 10}",
+            ),
+            Answer::Http("HTTP/1.1 500 Internal Server Error\r\n\r\n{\"detail\": \"boom\"}"),
+            Answer::Reset,
+            Answer::Http(
+                "HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\n\r\n{\"detail\": \"Rate limit exceeded\", \"retry_after\": 7}",
+            ),
+            Answer::Http("HTTP/1.1 202 Accepted\r\n\r\n{}"),
+        ]),
+        requests: Vec::new(),
+    };
+    // Batches of 10 so that each answer above meets one batch.
+    let mut flusher = Flusher::new(Some("fw")).with_limits(BatchLimits {
+        max_items: 10,
+        ..BatchLimits::default()
+    });
+    let mut out = [0u8; 4096];
+
+    let report = flusher.flush(&buffer, &mut transport, &mut out, 1_000);
+    // 202 -> sent; 500 -> rejected; reset -> transport; 429 -> rate limited, pause.
+    assert_eq!(
+        (report.batches, report.sent, report.dropped, report.paused),
+        (4, 10, 30, false)
+    );
+    assert_eq!(
+        report.last_failure,
+        Some(Outcome::RateLimited {
+            retry_after_secs: 7
+        })
+    );
+    assert_eq!(
+        buffer.borrow().stats(),
+        Stats {
+            recorded: 40,
+            sent: 10,
+            dropped_rejected: 10,
+            dropped_transport: 10,
+            dropped_rate_limited: 10,
+            batches: 4,
+            ..Stats::default()
+        }
+    );
+    assert!(flusher.pause().is_active(1_000));
+    assert_eq!(flusher.pause().remaining_ms(1_000), 7_000);
+
+    // New points during the pause stay buffered; nothing is sent.
+    buffer
+        .borrow_mut()
+        .record(&Metric::gauge("queue_depth", &[], 3.0))
+        .unwrap();
+    let report = flusher.flush(&buffer, &mut transport, &mut out, 7_999);
+    assert!(report.paused);
+    assert_eq!(report.batches, 0);
+    assert_eq!(buffer.borrow().len(), 1);
+    assert_eq!(transport.requests.len(), 3, "no request during the pause");
+
+    // After retry_after, the next flush delivers.
+    let report = flusher.flush(&buffer, &mut transport, &mut out, 8_000);
+    assert_eq!((report.batches, report.sent, report.paused), (1, 1, false));
+    let stats = buffer.borrow().stats();
+    assert_eq!(stats.recorded, stats.sent + stats.dropped_in_flight());
+    assert!(buffer.borrow().is_empty());
+
+    // What went on the wire: HTTP/1.1 with every required header.
+    let first = String::from_utf8(transport.requests[0].clone()).unwrap();
+    assert!(first.starts_with(
+        "POST /api/metrics HTTP/1.1\r\nHost: 127.0.0.1:5012\r\nX-API-Key: secret-key\r\n"
+    ));
+    assert!(first.contains("\r\nConnection: close\r\n"));
+    let (head, body) = first.split_once("\r\n\r\n").unwrap();
+    assert!(head.contains(&format!("\r\nContent-Length: {}", body.len())));
+    let items: Vec<serde_json::Value> = serde_json::from_str(body).unwrap();
+    assert_eq!(items.len(), 10);
+    assert_eq!(items[0]["project"], "fw");
+}
+
+#[test]
+fn empty_buffer_sends_nothing() {
+    let buffer = RefCell::new(MetricBuffer::<[u8; 256]>::new());
+    let mut transport = ScriptedTransport {
+        answers: VecDeque::new(),
+        requests: Vec::new(),
+    };
+    let report = Flusher::new(None).flush(&buffer, &mut transport, &mut [0u8; 256], 0);
+    assert_eq!(report.batches, 0);
+    assert!(transport.requests.is_empty());
+}
+
+#[test]
+fn a_flush_sends_only_what_was_buffered_when_it_began() {
+    // A transport that records a new point for every batch it sends, like a
+    // busy application would: the flush must still end.
+    struct Busy<'a>(&'a RefCell<MetricBuffer<[u8; 4096]>>, u32);
+    impl Transport for Busy<'_> {
+        fn send(&mut self, _: Endpoint, _: &[u8]) -> Outcome {
+            self.0
+                .borrow_mut()
+                .record(&Metric::counter("late", &[], 1.0))
+                .unwrap();
+            self.1 += 1;
+            Outcome::Delivered { status: 202 }
+        }
+    }
+    let buffer = RefCell::new(MetricBuffer::<[u8; 4096]>::new());
+    for _ in 0..5 {
+        buffer
+            .borrow_mut()
+            .record(&Metric::counter("early", &[], 1.0))
+            .unwrap();
+    }
+    let mut busy = Busy(&buffer, 0);
+    let limits = BatchLimits {
+        max_items: 1,
+        ..BatchLimits::default()
+    };
+    let report =
+        Flusher::new(None)
+            .with_limits(limits)
+            .flush(&buffer, &mut busy, &mut [0u8; 512], 0);
+    assert_eq!(report.sent, 5);
+    assert_eq!(busy.1, 5);
+    assert_eq!(
+        buffer.borrow().len(),
+        5,
+        "late points wait for the next flush"
+    );
+}
