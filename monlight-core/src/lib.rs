@@ -48,7 +48,10 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 // Panics are bugs in an SDK that runs inside other people's programs.
-#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 mod batch;
 mod buffer;

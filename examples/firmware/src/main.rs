@@ -60,22 +60,30 @@ mod firmware {
         struct HttpOverLink;
         impl Transport for HttpOverLink {
             fn send(&mut self, endpoint: Endpoint, body: &[u8]) -> Outcome {
-                let head = RequestHead { host: "192.168.1.10:5012", api_key: "device-key", endpoint };
+                let head = RequestHead {
+                    host: "192.168.1.10:5012",
+                    api_key: "device-key",
+                    endpoint,
+                };
                 let mut scratch = [0u8; 256];
                 exchange(&mut Link, &head, body, &mut scratch)
                     .unwrap_or_else(|e| Outcome::Failed(TransportError::from(e)))
             }
         }
 
-
         pub(super) fn run() {
             let buffer = RefCell::new(MetricBuffer::<[u8; 4096]>::new());
             let temperature = black_box(21.5);
             let labels = [("sensor", "boiler"), ("unit", "celsius")];
-            let _ = buffer.borrow_mut().record(&Metric::gauge("temperature", &labels, temperature).at(black_box(1_764_000_000)));
-            let _ = buffer.borrow_mut().record(&Metric::counter("boots_total", &[], 1.0));
+            let _ = buffer.borrow_mut().record(
+                &Metric::gauge("temperature", &labels, temperature).at(black_box(1_764_000_000)),
+            );
+            let _ = buffer
+                .borrow_mut()
+                .record(&Metric::counter("boots_total", &[], 1.0));
             let mut out = [0u8; 2048];
-            let report = Flusher::new(Some("boiler-fw")).flush(&buffer, &mut HttpOverLink, &mut out, 0);
+            let report =
+                Flusher::new(Some("boiler-fw")).flush(&buffer, &mut HttpOverLink, &mut out, 0);
             black_box(report);
 
             let error = ErrorReport {
