@@ -15,6 +15,7 @@
 //! - [`Transport`] / [`AsyncTransport`] and [`Outcome`]: how a request went;
 //! - [`Flusher`]: the one flush engine, with 429 pauses and the [`Stats`]
 //!   counters that account for every point;
+//! - [`write_traceback`]: tracebacks the tracker groups by throw site;
 //! - [`http`]: HTTP/1.1 framing over `embedded-io` for socket transports.
 //!
 //! ```
@@ -62,6 +63,7 @@ mod metric;
 mod report;
 mod stats;
 mod timestamp;
+mod traceback;
 mod transport;
 
 pub use batch::{Batch, BatchLimits, encode_batch};
@@ -74,6 +76,7 @@ pub use report::{
 };
 pub use stats::Stats;
 pub use timestamp::{MAX_UNIX_SECONDS, UtcTimestamp};
+pub use traceback::{ThrowSite, short_type_name, write_traceback};
 pub use transport::{
     AsyncTransport, DEFAULT_RETRY_AFTER_SECS, Endpoint, MAX_RETRY_AFTER_SECS, Outcome, Transport,
     TransportError,

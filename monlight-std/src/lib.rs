@@ -1,1 +1,52 @@
-//! Placeholder.
+//! # monlight-std
+//!
+//! monlight clients for Rust programs with `std`: report errors to a
+//! monlight error tracker and send metrics to a monlight metrics collector,
+//! with the API and defaults of the reference Python client and without its
+//! pitfalls (unbounded buffer, oversized batches, pooled dead connections,
+//! no answer to 429).
+//!
+//! - [`ErrorClient`]: `report_error_sync` / `report_error`, fire and forget,
+//!   grouped by the caller's source location;
+//! - [`MetricsClient`]: `counter`, `histogram`, `gauge`, a bounded buffer and
+//!   a background flush thread;
+//! - [`install_panic_hook`]: panics reported as errors;
+//! - [`BlockingHttp`] / [`AsyncHttp`]: the reqwest transports, also usable
+//!   with `monlight-core`'s flush engine directly.
+//!
+//! ```no_run
+//! use monlight_std::{ErrorClient, MetricsClient, RequestContext};
+//!
+//! let errors = ErrorClient::builder("http://localhost:5010", "my-key").project("shop").build()?;
+//! let metrics = MetricsClient::builder("http://localhost:5012", "my-key").project("shop").build()?;
+//! metrics.start();
+//! monlight_std::install_panic_hook(errors.clone());
+//!
+//! metrics.counter("orders_total", &[("plan", "pro")]);
+//! if let Err(e) = std::fs::read("/missing") {
+//!     errors.report_error_sync(&e, Some(RequestContext::new().url("/checkout").user_id(7)));
+//! }
+//! metrics.shutdown();
+//! # Ok::<(), monlight_std::ConfigError>(())
+//! ```
+//!
+//! Warnings (lost reports, full buffer) go through the `log` crate.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+mod config;
+mod error_client;
+mod metrics_client;
+mod panic_hook;
+mod reportable;
+mod transport;
+
+pub use config::{ApiKey, ConfigError};
+pub use error_client::{ErrorClient, ErrorClientBuilder, RequestContext};
+pub use metrics_client::{DEFAULT_BUFFER_BYTES, DEFAULT_SHUTDOWN_TIMEOUT, MetricsClient, MetricsClientBuilder};
+pub use monlight_core::{FlushReport, Stats};
+pub use panic_hook::install_panic_hook;
+pub use reportable::Reportable;
+pub use transport::{AsyncHttp, BlockingHttp};

@@ -1,0 +1,438 @@
+//! `MetricsClient`: the reference client's metrics API over the core's
+//! bounded buffer and flush engine, with a background flush thread.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError, SyncSender};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use monlight_core::limits::MAX_METRICS_BODY;
+use monlight_core::{
+    BufferAccess, Endpoint, FlushReport, Flusher, Label, Metric, MetricBuffer, MetricKind, Outcome, RecordError,
+    Stats, Transport, TransportError, validate_project,
+};
+
+use crate::config::{ApiKey, ConfigError, EndpointUrls, check_duration};
+use crate::transport::BlockingHttp;
+
+/// Default buffer size: 4 MiB, about 50,000 points of 80 bytes (a name, two
+/// labels and a timestamp), i.e. 5,000 points per second between two
+/// flushes at the default interval. Allocated once, at construction.
+pub const DEFAULT_BUFFER_BYTES: usize = 4 << 20;
+
+/// How long `flush()`, `shutdown()` and drop wait for the flush thread
+/// by default. Each batch is bounded by `timeout`; this bounds the whole.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Builds a [`MetricsClient`]; the defaults are the reference client's.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct MetricsClientBuilder {
+    base_url: String,
+    api_key: String,
+    flush_interval: Duration,
+    timeout: Duration,
+    project: Option<String>,
+    buffer_bytes: usize,
+    shutdown_timeout: Duration,
+}
+
+impl MetricsClientBuilder {
+    /// Seconds between automatic flushes once [`MetricsClient::start`] ran
+    /// (default 10 s).
+    pub fn flush_interval(mut self, interval: Duration) -> Self {
+        self.flush_interval = interval;
+        self
+    }
+
+    /// Bound on connecting to and on each request to the collector
+    /// (default 5 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Project stamped on every point (default: none).
+    pub fn project(mut self, project: impl Into<String>) -> Self {
+        self.project = Some(project.into());
+        self
+    }
+
+    /// Bytes of buffer for points waiting to be sent (default
+    /// [`DEFAULT_BUFFER_BYTES`]). A point takes 14 bytes plus its name,
+    /// labels (4 bytes each plus their text) and 8 bytes of timestamp.
+    pub fn buffer_bytes(mut self, bytes: usize) -> Self {
+        self.buffer_bytes = bytes;
+        self
+    }
+
+    /// Longest wait in `flush()`, `shutdown()` and drop (default
+    /// [`DEFAULT_SHUTDOWN_TIMEOUT`]).
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// Checks the configuration and allocates the buffer. Nothing runs until
+    /// [`MetricsClient::start`] or [`MetricsClient::flush`].
+    pub fn build(self) -> Result<MetricsClient, ConfigError> {
+        EndpointUrls::new(&self.base_url)?;
+        let api_key = ApiKey::new(self.api_key)?;
+        if let Some(project) = &self.project {
+            validate_project(project).map_err(|_| ConfigError::InvalidProject)?;
+        }
+        check_duration(self.flush_interval, "flush_interval")?;
+        check_duration(self.timeout, "timeout")?;
+        let buffer = MetricBuffer::with_storage(vec![0u8; self.buffer_bytes].into_boxed_slice());
+        let shared = Arc::new(Shared {
+            buffer: SharedBuffer(Mutex::new(buffer)),
+            warned_full: AtomicBool::new(false),
+            config: WorkerConfig {
+                base_url: self.base_url,
+                api_key,
+                project: self.project,
+                flush_interval: self.flush_interval,
+                timeout: self.timeout,
+            },
+        });
+        Ok(MetricsClient {
+            inner: Arc::new(Inner { shared, worker: Mutex::new(None), shutdown_timeout: self.shutdown_timeout }),
+        })
+    }
+}
+
+/// Buffers metric points and sends them to a monlight metrics collector in
+/// batches: periodically from a background thread once [`start`] ran, on
+/// [`flush`], and at [`shutdown`] or when the last clone is dropped.
+///
+/// Recording never waits on the network: it validates the point, stamps it
+/// with the current UTC second and appends it to a bounded buffer under a
+/// short lock. What does not fit is refused, logged and counted
+/// ([`stats`]). Batches respect the collector's limits (1000 items,
+/// 524,287 bytes); a 429 pauses sending for the `retry_after` it names.
+///
+/// ```no_run
+/// use monlight_std::MetricsClient;
+///
+/// let metrics = MetricsClient::new("http://localhost:5012", "my-key")?;
+/// metrics.start();
+/// metrics.counter("signups_total", &[("plan", "pro")]);
+/// metrics.counter_by("page_views", &[("page", "/home")], 5.0);
+/// metrics.histogram("response_time_ms", 42.5, &[("endpoint", "/api/users")]);
+/// metrics.gauge("active_connections", 15.0, &[("service", "api")]);
+/// metrics.shutdown();
+/// # Ok::<(), monlight_std::ConfigError>(())
+/// ```
+///
+/// [`start`]: MetricsClient::start
+/// [`flush`]: MetricsClient::flush
+/// [`shutdown`]: MetricsClient::shutdown
+/// [`stats`]: MetricsClient::stats
+#[derive(Clone)]
+pub struct MetricsClient {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for MetricsClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let config = &self.inner.shared.config;
+        f.debug_struct("MetricsClient")
+            .field("base_url", &config.base_url)
+            .field("api_key", &config.api_key)
+            .field("project", &config.project)
+            .field("flush_interval", &config.flush_interval)
+            .field("timeout", &config.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Inner {
+    shared: Arc<Shared>,
+    worker: Mutex<Option<Worker>>,
+    shutdown_timeout: Duration,
+}
+
+struct Shared {
+    buffer: SharedBuffer,
+    /// One warning per episode of a full buffer, not one per point.
+    warned_full: AtomicBool,
+    config: WorkerConfig,
+}
+
+struct WorkerConfig {
+    base_url: String,
+    api_key: ApiKey,
+    project: Option<String>,
+    flush_interval: Duration,
+    timeout: Duration,
+}
+
+/// The buffer behind a mutex; a poisoned lock is still a good buffer (its
+/// state is consistent after every call), so poisoning is ignored.
+struct SharedBuffer(Mutex<MetricBuffer<Box<[u8]>>>);
+
+impl SharedBuffer {
+    fn lock(&self) -> MutexGuard<'_, MetricBuffer<Box<[u8]>>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl BufferAccess for SharedBuffer {
+    type Storage = Box<[u8]>;
+
+    fn with_buffer<R>(&self, f: impl FnOnce(&mut MetricBuffer<Box<[u8]>>) -> R) -> R {
+        f(&mut self.lock())
+    }
+}
+
+impl MetricsClient {
+    /// A client with the reference defaults: flush every 10 s, 5 s timeout,
+    /// no project.
+    pub fn new(base_url: &str, api_key: &str) -> Result<Self, ConfigError> {
+        Self::builder(base_url, api_key).build()
+    }
+
+    /// A builder to change the defaults.
+    pub fn builder(base_url: impl Into<String>, api_key: impl Into<String>) -> MetricsClientBuilder {
+        MetricsClientBuilder {
+            base_url: base_url.into(),
+            api_key: api_key.into(),
+            flush_interval: Duration::from_secs(10),
+            timeout: Duration::from_secs(5),
+            project: None,
+            buffer_bytes: DEFAULT_BUFFER_BYTES,
+            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+        }
+    }
+
+    /// Counts one occurrence (`value` 1).
+    pub fn counter(&self, name: &str, labels: &[Label<'_>]) {
+        self.record(MetricKind::Counter, name, 1.0, labels);
+    }
+
+    /// Counts `value` occurrences in one point.
+    pub fn counter_by(&self, name: &str, labels: &[Label<'_>], value: f64) {
+        self.record(MetricKind::Counter, name, value, labels);
+    }
+
+    /// Records one observation of a distribution (a duration, a size).
+    pub fn histogram(&self, name: &str, value: f64, labels: &[Label<'_>]) {
+        self.record(MetricKind::Histogram, name, value, labels);
+    }
+
+    /// Records the current value of something.
+    pub fn gauge(&self, name: &str, value: f64, labels: &[Label<'_>]) {
+        self.record(MetricKind::Gauge, name, value, labels);
+    }
+
+    fn record(&self, kind: MetricKind, name: &str, value: f64, labels: &[Label<'_>]) {
+        let metric = Metric { kind, name, labels, value, timestamp: Some(unix_now()) };
+        let result = self.inner.shared.buffer.lock().record(&metric);
+        match result {
+            Ok(()) => {}
+            Err(RecordError::Full) => {
+                if !self.inner.shared.warned_full.swap(true, Ordering::Relaxed) {
+                    log::warn!("monlight: metrics buffer full, dropping points until the next flush (counted in stats)");
+                }
+            }
+            Err(RecordError::Invalid(e)) => {
+                log::warn!("monlight: metric {:?} dropped: {e}", truncate(name, 64));
+            }
+        }
+    }
+
+    /// Starts the periodic flush thread. Idempotent. The thread never keeps
+    /// the process alive.
+    pub fn start(&self) {
+        self.command(Command::StartPeriodic);
+    }
+
+    /// Sends everything buffered now and waits (at most the shutdown
+    /// timeout) until it is done. Returns what the flush did, or `None` if
+    /// the wait timed out (the flush goes on in the background).
+    pub fn flush(&self) -> Option<FlushReport> {
+        let (ack, done) = mpsc::sync_channel(1);
+        self.command(Command::Flush(ack));
+        done.recv_timeout(self.inner.shutdown_timeout).ok()
+    }
+
+    /// Stops the flush thread after a last flush. Idempotent; waits at most
+    /// the shutdown timeout. Points recorded afterwards stay buffered until
+    /// the next `flush()` or `start()`.
+    pub fn shutdown(&self) {
+        self.inner.shutdown();
+    }
+
+    /// Where every point went so far.
+    pub fn stats(&self) -> Stats {
+        self.inner.shared.buffer.lock().stats()
+    }
+
+    /// Points waiting to be sent.
+    pub fn buffered(&self) -> usize {
+        self.inner.shared.buffer.lock().len()
+    }
+
+    fn command(&self, command: Command) {
+        let mut worker = self.inner.worker.lock().unwrap_or_else(PoisonError::into_inner);
+        let worker = worker.get_or_insert_with(|| Worker::spawn(Arc::clone(&self.inner.shared)));
+        if let Err(mpsc::SendError(command)) = worker.commands.send(command) {
+            // The thread is gone (it cannot panic by design, but be sure).
+            log::warn!("monlight: metrics flush thread stopped unexpectedly; restarting");
+            *worker = Worker::spawn(Arc::clone(&self.inner.shared));
+            let _ = worker.commands.send(command);
+        }
+    }
+}
+
+impl Inner {
+    fn shutdown(&self) {
+        let worker = self.worker.lock().unwrap_or_else(PoisonError::into_inner).take();
+        let Some(worker) = worker else {
+            if !self.shared.buffer.lock().is_empty() {
+                // Never started: flush what is there on a short-lived thread.
+                let worker = Worker::spawn(Arc::clone(&self.shared));
+                worker.stop(self.shutdown_timeout);
+            }
+            return;
+        };
+        worker.stop(self.shutdown_timeout);
+    }
+}
+
+impl Drop for Inner {
+    /// The last handle flushes what is left, within the shutdown timeout.
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+enum Command {
+    StartPeriodic,
+    Flush(SyncSender<FlushReport>),
+    Shutdown(SyncSender<FlushReport>),
+}
+
+struct Worker {
+    commands: mpsc::Sender<Command>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Worker {
+    fn spawn(shared: Arc<Shared>) -> Self {
+        let (commands, inbox) = mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("monlight-metrics".into())
+            .spawn(move || run_worker(&shared, &inbox));
+        if let Err(e) = &thread {
+            // No thread: commands go nowhere; recording still works and the
+            // points stay buffered (and counted) until a flush can run.
+            log::warn!("monlight: could not start the metrics flush thread: {e}");
+        }
+        Self { commands, thread: thread.ok() }
+    }
+
+    fn stop(self, wait: Duration) {
+        let (ack, done) = mpsc::sync_channel(1);
+        if self.commands.send(Command::Shutdown(ack)).is_ok() {
+            match done.recv_timeout(wait) {
+                Ok(_) => {
+                    if let Some(thread) = self.thread {
+                        let _ = thread.join();
+                    }
+                }
+                Err(_) => log::warn!("monlight: final metrics flush did not finish within {wait:?}; leaving it"),
+            }
+        }
+    }
+}
+
+/// The flush thread: owns the HTTP client (a blocking reqwest client must
+/// live outside any async runtime), the encode buffer and the flusher.
+fn run_worker(shared: &Shared, inbox: &mpsc::Receiver<Command>) {
+    let config = &shared.config;
+    let mut transport = match BlockingHttp::new(&config.base_url, &config.api_key, config.timeout) {
+        Ok(http) => Some(http),
+        Err(e) => {
+            log::warn!("monlight: metrics transport unavailable: {e}");
+            None
+        }
+    };
+    let mut out = vec![0u8; MAX_METRICS_BODY];
+    let mut flusher = Flusher::new(config.project.as_deref());
+    let origin = Instant::now();
+    let mut flush = || {
+        let now_ms = u64::try_from(origin.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let report = match transport.as_mut() {
+            Some(http) => flusher.flush(&shared.buffer, http, &mut out, now_ms),
+            None => flusher.flush(&shared.buffer, &mut Unavailable, &mut out, now_ms),
+        };
+        shared.warned_full.store(false, Ordering::Relaxed);
+        log_report(&report);
+        report
+    };
+    let mut periodic = false;
+    let mut next = Instant::now();
+    loop {
+        let received = if periodic {
+            inbox.recv_timeout(next.saturating_duration_since(Instant::now()))
+        } else {
+            inbox.recv().map_err(|_| RecvTimeoutError::Disconnected)
+        };
+        match received {
+            Ok(Command::StartPeriodic) => {
+                if !periodic {
+                    periodic = true;
+                    next = Instant::now() + config.flush_interval;
+                }
+            }
+            Ok(Command::Flush(ack)) => {
+                let _ = ack.send(flush());
+            }
+            Ok(Command::Shutdown(ack)) => {
+                let _ = ack.send(flush());
+                return;
+            }
+            Err(RecvTimeoutError::Timeout) => {
+                flush();
+                next = Instant::now() + config.flush_interval;
+            }
+            Err(RecvTimeoutError::Disconnected) => {
+                flush();
+                return;
+            }
+        }
+    }
+}
+
+/// Stands in when the HTTP client could not be built: every batch fails and
+/// is counted.
+struct Unavailable;
+
+impl Transport for Unavailable {
+    fn send(&mut self, _: Endpoint, _: &[u8]) -> Outcome {
+        Outcome::Failed(TransportError::InvalidRequest)
+    }
+}
+
+fn log_report(report: &FlushReport) {
+    if let Some(failure) = &report.last_failure {
+        log::warn!("monlight: {} metric points lost in this flush: {failure}", report.dropped);
+    } else if report.dropped > 0 {
+        log::warn!("monlight: {} metric points too large to send were dropped", report.dropped);
+    }
+    if report.paused {
+        log::debug!("monlight: metrics collector asked to wait (429); points stay buffered");
+    }
+}
+
+/// The current UTC second.
+pub(crate) fn unix_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// At most `max` characters of `s`, for log lines.
+pub(crate) fn truncate(s: &str, max: usize) -> &str {
+    s.char_indices().nth(max).map_or(s, |(i, _)| &s[..i])
+}

@@ -1,0 +1,104 @@
+//! Reporting panics.
+
+use std::backtrace::{Backtrace, BacktraceStatus};
+use std::cell::Cell;
+use std::panic::PanicHookInfo;
+
+use crate::ErrorClient;
+
+thread_local! {
+    /// Set while this thread reports a panic, so a panic inside reporting
+    /// is not reported again.
+    static REPORTING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Installs a panic hook that reports every panic to the error tracker, with
+/// its message and its location as the throw site, then runs the hook that
+/// was installed before (by default: printing the panic).
+///
+/// The hook never panics and delays the panicking thread by at most the
+/// client's `timeout` (default 5 s). With `RUST_BACKTRACE=1` the report also
+/// carries the backtrace, with std, runtime and monlight frames left out.
+///
+/// ```no_run
+/// let client = monlight_std::ErrorClient::new("http://localhost:5010", "my-key")?;
+/// monlight_std::install_panic_hook(client);
+/// # Ok::<(), monlight_std::ConfigError>(())
+/// ```
+pub fn install_panic_hook(client: ErrorClient) {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        previous(info);
+        if REPORTING.with(|r| r.replace(true)) {
+            return;
+        }
+        let backtrace = Backtrace::capture();
+        let frames = (backtrace.status() == BacktraceStatus::Captured)
+            .then(|| application_frames(&backtrace.to_string()));
+        client.report_panic(&panic_message(info), info.location(), frames.as_deref().filter(|f| !f.is_empty()));
+        REPORTING.with(|r| r.set(false));
+    }));
+}
+
+/// The panic's message: the payload when it is a string.
+pub(crate) fn panic_message(info: &PanicHookInfo<'_>) -> String {
+    let payload = info.payload();
+    let text = payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("Box<dyn Any>");
+    let thread = std::thread::current();
+    format!("thread '{}' panicked: {text}", thread.name().unwrap_or("<unnamed>"))
+}
+
+/// Frames that are not std, core, alloc, the backtrace machinery, async
+/// runtimes or monlight itself, from `Backtrace`'s `Display` text.
+pub(crate) fn application_frames(backtrace: &str) -> String {
+    const NOT_APPLICATION: [&str; 14] = [
+        "std::", "core::", "alloc::", "backtrace::", "rust_begin_unwind", "__rust", "monlight_std::",
+        "monlight_core::", "tokio::", "futures", "anyhow::", "test::", "__libc", "_start",
+    ];
+    let mut out = String::new();
+    let mut keep = false;
+    for line in backtrace.lines() {
+        let trimmed = line.trim_start();
+        // "12: symbol" starts a frame; "at file:line:col" lines belong to it.
+        if let Some((index, symbol)) = trimmed.split_once(": ")
+            && index.chars().all(|c| c.is_ascii_digit())
+        {
+            let symbol = symbol.trim_start_matches('<');
+            keep = !NOT_APPLICATION.iter().any(|prefix| symbol.starts_with(prefix));
+        }
+        if keep {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_only_application_frames() {
+        let bt = "   0: std::backtrace_rs::backtrace::libunwind::trace
+             at /rustc/x/library/std/src/../../backtrace/src/backtrace/libunwind.rs:116:5
+   1: monlight_std::panic_hook::install_panic_hook::{{closure}}
+             at ./monlight-std/src/panic_hook.rs:30:9
+   2: my_app::handlers::checkout
+             at ./src/handlers.rs:42:17
+   3: <tokio::runtime::task::Task as core::future::Future>::poll
+             at /cargo/tokio/src/task.rs:1:1
+   4: my_app::main
+             at ./src/main.rs:7:5
+";
+        let kept = application_frames(bt);
+        assert_eq!(
+            kept,
+            "   2: my_app::handlers::checkout\n             at ./src/handlers.rs:42:17\n   4: my_app::main\n             at ./src/main.rs:7:5\n"
+        );
+    }
+}

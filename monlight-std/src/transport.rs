@@ -1,0 +1,165 @@
+//! reqwest transports, blocking and async, as the servers need them:
+//! `Connection: close`, `Content-Length`, no idle connection kept (the
+//! servers close every socket after answering; a pooled socket is a dead
+//! one), connect and total time bounded by the client's timeout.
+
+use std::io::Read;
+use std::time::Duration;
+
+use monlight_core::{AsyncTransport, Endpoint, Outcome, Transport, TransportError};
+use reqwest::header::{CONNECTION, CONTENT_TYPE, HeaderValue};
+
+use crate::config::{ApiKey, ConfigError, EndpointUrls};
+
+/// Enough of a response body for a 429's `retry_after` or an error's detail.
+const BODY_PREFIX: usize = 1024;
+
+const USER_AGENT: &str = concat!("monlight-rust/", env!("CARGO_PKG_VERSION"));
+
+/// What both transports are built from.
+#[derive(Debug, Clone)]
+struct Target {
+    urls: EndpointUrls,
+    api_key: ApiKey,
+}
+
+impl Target {
+    fn new(base_url: &str, api_key: &ApiKey) -> Result<Self, ConfigError> {
+        Ok(Self { urls: EndpointUrls::new(base_url)?, api_key: api_key.clone() })
+    }
+
+    fn api_key_header(&self) -> HeaderValue {
+        let mut value = HeaderValue::from_str(self.api_key.expose()).unwrap_or(HeaderValue::from_static(""));
+        value.set_sensitive(true);
+        value
+    }
+}
+
+fn classify(e: &reqwest::Error) -> TransportError {
+    if e.is_timeout() {
+        TransportError::Timeout
+    } else if e.is_connect() {
+        TransportError::Connect
+    } else if e.is_builder() || e.is_request() && e.status().is_none() && e.url().is_none() {
+        TransportError::InvalidRequest
+    } else {
+        TransportError::Io
+    }
+}
+
+/// A blocking transport over `reqwest::blocking`.
+///
+/// Like every `reqwest::blocking` client it must not be created, used or
+/// dropped on an async executor's thread; the clients of this crate only use
+/// it on their own worker threads.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use monlight_core::{Endpoint, Transport};
+/// use monlight_std::{ApiKey, BlockingHttp};
+///
+/// let key = ApiKey::new("my-key")?;
+/// let mut http = BlockingHttp::new("http://localhost:5012", &key, Duration::from_secs(5))?;
+/// let outcome = http.send(Endpoint::Metrics, br#"[{"name":"up","type":"gauge","value":1}]"#);
+/// println!("{outcome}");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct BlockingHttp {
+    client: reqwest::blocking::Client,
+    target: Target,
+}
+
+impl BlockingHttp {
+    /// A transport to the server at `base_url`, every request bounded by
+    /// `timeout` (connect and total).
+    pub fn new(base_url: &str, api_key: &ApiKey, timeout: Duration) -> Result<Self, ConfigError> {
+        let client = reqwest::blocking::Client::builder()
+            .user_agent(USER_AGENT)
+            .connect_timeout(timeout)
+            .timeout(timeout)
+            .pool_max_idle_per_host(0)
+            .http1_only()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| ConfigError::Http(e.to_string()))?;
+        Ok(Self { client, target: Target::new(base_url, api_key)? })
+    }
+}
+
+impl Transport for BlockingHttp {
+    fn send(&mut self, endpoint: Endpoint, body: &[u8]) -> Outcome {
+        let request = self
+            .client
+            .post(self.target.urls.get(endpoint).clone())
+            .header("X-API-Key", self.target.api_key_header())
+            .header(CONTENT_TYPE, "application/json")
+            .header(CONNECTION, "close")
+            .body(body.to_vec()); // a sized body: reqwest sends Content-Length
+        match request.send() {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                let mut prefix = Vec::with_capacity(256);
+                // A body that fails midway still has a status worth reporting.
+                let _ = response.take(BODY_PREFIX as u64).read_to_end(&mut prefix);
+                Outcome::from_response(status, &prefix)
+            }
+            Err(e) => Outcome::Failed(classify(&e)),
+        }
+    }
+}
+
+/// An async transport over `reqwest` (needs a tokio runtime).
+#[derive(Debug, Clone)]
+pub struct AsyncHttp {
+    client: reqwest::Client,
+    target: Target,
+}
+
+impl AsyncHttp {
+    /// A transport to the server at `base_url`, every request bounded by
+    /// `timeout` (connect and total).
+    pub fn new(base_url: &str, api_key: &ApiKey, timeout: Duration) -> Result<Self, ConfigError> {
+        let client = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .connect_timeout(timeout)
+            .timeout(timeout)
+            .pool_max_idle_per_host(0)
+            .http1_only()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| ConfigError::Http(e.to_string()))?;
+        Ok(Self { client, target: Target::new(base_url, api_key)? })
+    }
+
+    /// [`AsyncTransport::send`] with an owned body, for `'static` futures.
+    pub(crate) async fn send_owned(&self, endpoint: Endpoint, body: Vec<u8>) -> Outcome {
+        let request = self
+            .client
+            .post(self.target.urls.get(endpoint).clone())
+            .header("X-API-Key", self.target.api_key_header())
+            .header(CONTENT_TYPE, "application/json")
+            .header(CONNECTION, "close")
+            .body(body);
+        match request.send().await {
+            Ok(mut response) => {
+                let status = response.status().as_u16();
+                let mut prefix = Vec::new();
+                while prefix.len() < BODY_PREFIX {
+                    match response.chunk().await {
+                        Ok(Some(chunk)) => prefix.extend_from_slice(&chunk),
+                        _ => break,
+                    }
+                }
+                Outcome::from_response(status, &prefix)
+            }
+            Err(e) => Outcome::Failed(classify(&e)),
+        }
+    }
+}
+
+impl AsyncTransport for AsyncHttp {
+    async fn send(&mut self, endpoint: Endpoint, body: &[u8]) -> Outcome {
+        self.send_owned(endpoint, body.to_vec()).await
+    }
+}
