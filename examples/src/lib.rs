@@ -1,1 +1,4 @@
-//! Examples; see `examples/`.
+//! Runnable examples for monlight; see the `examples/` folder:
+//!
+//! - `quickstart`: reports an error and sends metrics, against your servers
+//!   or a local collector it starts (`cargo run -p monlight-examples --example quickstart`).

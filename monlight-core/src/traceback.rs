@@ -130,7 +130,10 @@ impl<W: Write> Write for NoPythonFrames<'_, W> {
 pub fn short_type_name(type_path: &str) -> &str {
     let base = type_path.split('<').next().unwrap_or(type_path);
     let name = base.rsplit("::").next().unwrap_or(base);
-    let name = name.trim_start_matches(['&', '*', ' ']).trim_start_matches("mut ").trim_start_matches("dyn ");
+    let name = name
+        .trim_start_matches(['&', '*', ' '])
+        .trim_start_matches("mut ")
+        .trim_start_matches("dyn ");
     if name.is_empty() { type_path } else { name }
 }
 
@@ -141,10 +144,22 @@ mod tests {
 
     #[test]
     fn python_frames_in_messages_are_defused() {
-        let site = ThrowSite { file: "src/a.rs", line: 1, column: 2 };
+        let site = ThrowSite {
+            file: "src/a.rs",
+            line: 1,
+            column: 2,
+        };
         let mut text = String::new();
         let message = "bad File \"x.py\", line 3 and File \"y.py\", line 4";
-        write_traceback(&mut text, site, "T", &message, core::iter::empty::<&str>(), None::<&str>).unwrap();
+        write_traceback(
+            &mut text,
+            site,
+            "T",
+            &message,
+            core::iter::empty::<&str>(),
+            None::<&str>,
+        )
+        .unwrap();
         assert!(!text.contains("File \""), "{text}");
         assert!(text.starts_with("at src/a.rs:1:2\n"));
         assert!(text.contains("bad File 'x.py\", line 3"));
@@ -153,7 +168,10 @@ mod tests {
     #[test]
     fn split_writes_are_defused_too() {
         let mut text = String::new();
-        let mut w = NoPythonFrames { out: &mut text, tail: [0; 5] };
+        let mut w = NoPythonFrames {
+            out: &mut text,
+            tail: [0; 5],
+        };
         w.write_str("Fi").unwrap();
         w.write_str("le ").unwrap();
         w.write_str("\"z.py\", line 9").unwrap();
@@ -162,7 +180,10 @@ mod tests {
 
     #[test]
     fn short_names() {
-        assert_eq!(short_type_name("core::num::error::ParseIntError"), "ParseIntError");
+        assert_eq!(
+            short_type_name("core::num::error::ParseIntError"),
+            "ParseIntError"
+        );
         assert_eq!(short_type_name("Plain"), "Plain");
         assert_eq!(short_type_name("a::B<c::D<e::F>>"), "B");
         assert_eq!(short_type_name("dyn core::error::Error"), "Error");

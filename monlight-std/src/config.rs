@@ -55,10 +55,16 @@ pub enum ConfigError {
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ConfigError::InvalidUrl { url, reason } => write!(f, "invalid monlight URL {url:?}: {reason}"),
-            ConfigError::InvalidApiKey => f.write_str("the API key must be non-empty and contain no control characters"),
+            ConfigError::InvalidUrl { url, reason } => {
+                write!(f, "invalid monlight URL {url:?}: {reason}")
+            }
+            ConfigError::InvalidApiKey => {
+                f.write_str("the API key must be non-empty and contain no control characters")
+            }
             ConfigError::InvalidProject => f.write_str("the project must be 1 to 100 characters"),
-            ConfigError::InvalidDuration(what) => write!(f, "{what} must be a positive, finite duration"),
+            ConfigError::InvalidDuration(what) => {
+                write!(f, "{what} must be a positive, finite duration")
+            }
             ConfigError::Http(e) => write!(f, "could not build the HTTP client: {e}"),
         }
     }
@@ -76,10 +82,16 @@ pub(crate) struct EndpointUrls {
 
 impl EndpointUrls {
     pub(crate) fn new(base_url: &str) -> Result<Self, ConfigError> {
-        let invalid = |reason: String| ConfigError::InvalidUrl { url: base_url.to_owned(), reason };
+        let invalid = |reason: String| ConfigError::InvalidUrl {
+            url: base_url.to_owned(),
+            reason,
+        };
         let base = reqwest::Url::parse(base_url.trim()).map_err(|e| invalid(e.to_string()))?;
         if !matches!(base.scheme(), "http" | "https") {
-            return Err(invalid(format!("scheme {:?} is not http or https", base.scheme())));
+            return Err(invalid(format!(
+                "scheme {:?} is not http or https",
+                base.scheme()
+            )));
         }
         if base.host_str().is_none_or(str::is_empty) {
             return Err(invalid("no host".into()));
@@ -92,7 +104,10 @@ impl EndpointUrls {
             url.set_fragment(None);
             url
         };
-        Ok(Self { errors: join(Endpoint::Errors), metrics: join(Endpoint::Metrics) })
+        Ok(Self {
+            errors: join(Endpoint::Errors),
+            metrics: join(Endpoint::Metrics),
+        })
     }
 
     pub(crate) fn get(&self, endpoint: Endpoint) -> &reqwest::Url {
@@ -103,8 +118,15 @@ impl EndpointUrls {
     }
 }
 
-pub(crate) fn check_duration(d: std::time::Duration, what: &'static str) -> Result<(), ConfigError> {
-    if d.is_zero() { Err(ConfigError::InvalidDuration(what)) } else { Ok(()) }
+pub(crate) fn check_duration(
+    d: std::time::Duration,
+    what: &'static str,
+) -> Result<(), ConfigError> {
+    if d.is_zero() {
+        Err(ConfigError::InvalidDuration(what))
+    } else {
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -115,17 +137,29 @@ mod tests {
     fn urls_are_joined_whatever_the_slashes() {
         for base in ["http://h:5012", "http://h:5012/", " http://h:5012// "] {
             let urls = EndpointUrls::new(base).unwrap();
-            assert_eq!(urls.get(Endpoint::Metrics).as_str(), "http://h:5012/api/metrics");
-            assert_eq!(urls.get(Endpoint::Errors).as_str(), "http://h:5012/api/errors");
+            assert_eq!(
+                urls.get(Endpoint::Metrics).as_str(),
+                "http://h:5012/api/metrics"
+            );
+            assert_eq!(
+                urls.get(Endpoint::Errors).as_str(),
+                "http://h:5012/api/errors"
+            );
         }
         let prefixed = EndpointUrls::new("https://example.com/monlight/").unwrap();
-        assert_eq!(prefixed.get(Endpoint::Errors).as_str(), "https://example.com/monlight/api/errors");
+        assert_eq!(
+            prefixed.get(Endpoint::Errors).as_str(),
+            "https://example.com/monlight/api/errors"
+        );
     }
 
     #[test]
     fn bad_urls_are_refused_with_a_reason() {
         for bad in ["", "localhost:5012", "ftp://h/", "http://"] {
-            assert!(matches!(EndpointUrls::new(bad), Err(ConfigError::InvalidUrl { .. })), "{bad}");
+            assert!(
+                matches!(EndpointUrls::new(bad), Err(ConfigError::InvalidUrl { .. })),
+                "{bad}"
+            );
         }
     }
 

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use monlight_core::limits::MAX_ERROR_BODY;
 use monlight_core::{
-    Endpoint, ErrorReport, HeaderFilter, Outcome, Pause, ReportError, Stats, ThrowSite, Transport, encode_error_report,
-    validate_project, write_traceback,
+    Endpoint, ErrorReport, HeaderFilter, Outcome, Pause, ReportError, Stats, ThrowSite, Transport,
+    encode_error_report, validate_project, write_traceback,
 };
 
 use crate::config::{ApiKey, ConfigError, EndpointUrls, check_duration};
@@ -73,13 +73,18 @@ impl RequestContext {
     /// Adds one request header.
     #[must_use]
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.headers.get_or_insert_with(Vec::new).push((name.into(), value.into()));
+        self.headers
+            .get_or_insert_with(Vec::new)
+            .push((name.into(), value.into()));
         self
     }
 
     /// Adds request headers.
     #[must_use]
-    pub fn headers<K: Into<String>, V: Into<String>>(mut self, headers: impl IntoIterator<Item = (K, V)>) -> Self {
+    pub fn headers<K: Into<String>, V: Into<String>>(
+        mut self,
+        headers: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
         self.headers
             .get_or_insert_with(Vec::new)
             .extend(headers.into_iter().map(|(k, v)| (k.into(), v.into())));
@@ -134,8 +139,12 @@ impl ErrorClientBuilder {
 
     /// Header names to strip besides `authorization`, `cookie`,
     /// `set-cookie` and `x-api-key` (case-insensitive).
-    pub fn excluded_headers<S: Into<String>>(mut self, headers: impl IntoIterator<Item = S>) -> Self {
-        self.excluded_headers.extend(headers.into_iter().map(Into::into));
+    pub fn excluded_headers<S: Into<String>>(
+        mut self,
+        headers: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.excluded_headers
+            .extend(headers.into_iter().map(Into::into));
         self
     }
 
@@ -259,7 +268,11 @@ impl ErrorClient {
     /// including inside an async runtime (the request runs on the client's
     /// own thread).
     #[track_caller]
-    pub fn report_error_sync<R: Reportable + ?Sized>(&self, error: &R, context: Option<RequestContext>) {
+    pub fn report_error_sync<R: Reportable + ?Sized>(
+        &self,
+        error: &R,
+        context: Option<RequestContext>,
+    ) {
         let site = ThrowSite::caller();
         if let Some(body) = self.inner.encode(error, context.as_ref(), site, None) {
             self.inner.send_blocking(body);
@@ -297,8 +310,20 @@ impl ErrorClient {
     }
 
     /// Reports a panic (used by [`install_panic_hook`](crate::install_panic_hook)).
-    pub(crate) fn report_panic(&self, message: &str, location: Option<&Location<'_>>, backtrace: Option<&str>) {
-        let site = location.map_or(ThrowSite { file: "<unknown>", line: 0, column: 0 }, ThrowSite::from);
+    pub(crate) fn report_panic(
+        &self,
+        message: &str,
+        location: Option<&Location<'_>>,
+        backtrace: Option<&str>,
+    ) {
+        let site = location.map_or(
+            ThrowSite {
+                file: "<unknown>",
+                line: 0,
+                column: 0,
+            },
+            ThrowSite::from,
+        );
         let panic = Panic(message);
         if let Some(body) = self.inner.encode(&panic, None, site, backtrace) {
             self.inner.send_blocking(body);
@@ -341,14 +366,21 @@ impl Inner {
         self.lock_state().stats.recorded += 1;
         let type_path = error.type_path();
         let message = error.message();
-        let causes = std::iter::successors(error.as_error().and_then(|e| e.source()), |e| e.source());
+        let causes =
+            std::iter::successors(error.as_error().and_then(|e| e.source()), |e| e.source());
         let mut traceback = String::new();
         // Writing to a String cannot fail.
         let _ = write_traceback(&mut traceback, site, &type_path, &message, causes, detail);
 
-        let headers: Option<Vec<(&str, &str)>> =
-            context.and_then(|c| c.headers.as_ref()).map(|h| h.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect());
-        let excluded: Vec<&str> = self.config.excluded_headers.iter().map(String::as_str).collect();
+        let headers: Option<Vec<(&str, &str)>> = context
+            .and_then(|c| c.headers.as_ref())
+            .map(|h| h.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect());
+        let excluded: Vec<&str> = self
+            .config
+            .excluded_headers
+            .iter()
+            .map(String::as_str)
+            .collect();
         let report = ErrorReport {
             project: &self.config.project,
             environment: Some(&self.config.environment),
@@ -410,7 +442,10 @@ impl Inner {
         state.pause.observe(&outcome, now);
         drop(state);
         if !outcome.is_delivered() {
-            log::warn!("monlight: error report to {} not stored: {outcome}", self.config.base_url);
+            log::warn!(
+                "monlight: error report to {} not stored: {outcome}",
+                self.config.base_url
+            );
         }
     }
 
@@ -439,8 +474,14 @@ impl Inner {
         };
         match queued {
             Ok(()) => {
-                if finished.recv_timeout(self.config.timeout + Duration::from_millis(500)).is_err() {
-                    log::warn!("monlight: error report still in flight after {:?}; not waiting", self.config.timeout);
+                if finished
+                    .recv_timeout(self.config.timeout + Duration::from_millis(500))
+                    .is_err()
+                {
+                    log::warn!(
+                        "monlight: error report still in flight after {:?}; not waiting",
+                        self.config.timeout
+                    );
                 }
             }
             Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
@@ -457,21 +498,27 @@ fn spawn_sender(inner: std::sync::Weak<Inner>) -> Option<SyncSender<Job>> {
     let (jobs, inbox) = mpsc::sync_channel::<Job>(QUEUE_DEPTH);
     let (base_url, api_key, timeout) = {
         let inner = inner.upgrade()?;
-        (inner.config.base_url.clone(), inner.config.api_key.clone(), inner.config.timeout)
+        (
+            inner.config.base_url.clone(),
+            inner.config.api_key.clone(),
+            inner.config.timeout,
+        )
     };
-    let spawned = std::thread::Builder::new().name("monlight-errors".into()).spawn(move || {
-        let mut http = BlockingHttp::new(&base_url, &api_key, timeout);
-        for job in inbox {
-            let outcome = match &mut http {
-                Ok(http) => http.send(Endpoint::Errors, &job.body),
-                Err(_) => Outcome::Failed(monlight_core::TransportError::InvalidRequest),
-            };
-            if let Some(inner) = inner.upgrade() {
-                inner.settle(outcome);
+    let spawned = std::thread::Builder::new()
+        .name("monlight-errors".into())
+        .spawn(move || {
+            let mut http = BlockingHttp::new(&base_url, &api_key, timeout);
+            for job in inbox {
+                let outcome = match &mut http {
+                    Ok(http) => http.send(Endpoint::Errors, &job.body),
+                    Err(_) => Outcome::Failed(monlight_core::TransportError::InvalidRequest),
+                };
+                if let Some(inner) = inner.upgrade() {
+                    inner.settle(outcome);
+                }
+                let _ = job.done.send(());
             }
-            let _ = job.done.send(());
-        }
-    });
+        });
     match spawned {
         Ok(_) => Some(jobs),
         Err(e) => {

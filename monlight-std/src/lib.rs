@@ -34,7 +34,10 @@
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
-#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 mod config;
 mod error_client;
@@ -45,7 +48,9 @@ mod transport;
 
 pub use config::{ApiKey, ConfigError};
 pub use error_client::{ErrorClient, ErrorClientBuilder, RequestContext};
-pub use metrics_client::{DEFAULT_BUFFER_BYTES, DEFAULT_SHUTDOWN_TIMEOUT, MetricsClient, MetricsClientBuilder};
+pub use metrics_client::{
+    DEFAULT_BUFFER_BYTES, DEFAULT_SHUTDOWN_TIMEOUT, MetricsClient, MetricsClientBuilder,
+};
 pub use monlight_core::{FlushReport, Stats};
 pub use panic_hook::install_panic_hook;
 pub use reportable::Reportable;

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use monlight_core::limits::MAX_METRICS_BODY;
 use monlight_core::{
-    BufferAccess, Endpoint, FlushReport, Flusher, Label, Metric, MetricBuffer, MetricKind, Outcome, RecordError,
-    Stats, Transport, TransportError, validate_project,
+    BufferAccess, Endpoint, FlushReport, Flusher, Label, Metric, MetricBuffer, MetricKind, Outcome,
+    RecordError, Stats, Transport, TransportError, validate_project,
 };
 
 use crate::config::{ApiKey, ConfigError, EndpointUrls, check_duration};
@@ -97,7 +97,11 @@ impl MetricsClientBuilder {
             },
         });
         Ok(MetricsClient {
-            inner: Arc::new(Inner { shared, worker: Mutex::new(None), shutdown_timeout: self.shutdown_timeout }),
+            inner: Arc::new(Inner {
+                shared,
+                worker: Mutex::new(None),
+                shutdown_timeout: self.shutdown_timeout,
+            }),
         })
     }
 }
@@ -194,7 +198,10 @@ impl MetricsClient {
     }
 
     /// A builder to change the defaults.
-    pub fn builder(base_url: impl Into<String>, api_key: impl Into<String>) -> MetricsClientBuilder {
+    pub fn builder(
+        base_url: impl Into<String>,
+        api_key: impl Into<String>,
+    ) -> MetricsClientBuilder {
         MetricsClientBuilder {
             base_url: base_url.into(),
             api_key: api_key.into(),
@@ -227,13 +234,21 @@ impl MetricsClient {
     }
 
     fn record(&self, kind: MetricKind, name: &str, value: f64, labels: &[Label<'_>]) {
-        let metric = Metric { kind, name, labels, value, timestamp: Some(unix_now()) };
+        let metric = Metric {
+            kind,
+            name,
+            labels,
+            value,
+            timestamp: Some(unix_now()),
+        };
         let result = self.inner.shared.buffer.lock().record(&metric);
         match result {
             Ok(()) => {}
             Err(RecordError::Full) => {
                 if !self.inner.shared.warned_full.swap(true, Ordering::Relaxed) {
-                    log::warn!("monlight: metrics buffer full, dropping points until the next flush (counted in stats)");
+                    log::warn!(
+                        "monlight: metrics buffer full, dropping points until the next flush (counted in stats)"
+                    );
                 }
             }
             Err(RecordError::Invalid(e)) => {
@@ -275,7 +290,11 @@ impl MetricsClient {
     }
 
     fn command(&self, command: Command) {
-        let mut worker = self.inner.worker.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut worker = self
+            .inner
+            .worker
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let worker = worker.get_or_insert_with(|| Worker::spawn(Arc::clone(&self.inner.shared)));
         if let Err(mpsc::SendError(command)) = worker.commands.send(command) {
             // The thread is gone (it cannot panic by design, but be sure).
@@ -288,7 +307,11 @@ impl MetricsClient {
 
 impl Inner {
     fn shutdown(&self) {
-        let worker = self.worker.lock().unwrap_or_else(PoisonError::into_inner).take();
+        let worker = self
+            .worker
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
         let Some(worker) = worker else {
             if !self.shared.buffer.lock().is_empty() {
                 // Never started: flush what is there on a short-lived thread.
@@ -330,7 +353,10 @@ impl Worker {
             // points stay buffered (and counted) until a flush can run.
             log::warn!("monlight: could not start the metrics flush thread: {e}");
         }
-        Self { commands, thread: thread.ok() }
+        Self {
+            commands,
+            thread: thread.ok(),
+        }
     }
 
     fn stop(self, wait: Duration) {
@@ -342,7 +368,9 @@ impl Worker {
                         let _ = thread.join();
                     }
                 }
-                Err(_) => log::warn!("monlight: final metrics flush did not finish within {wait:?}; leaving it"),
+                Err(_) => log::warn!(
+                    "monlight: final metrics flush did not finish within {wait:?}; leaving it"
+                ),
             }
         }
     }
@@ -418,9 +446,15 @@ impl Transport for Unavailable {
 
 fn log_report(report: &FlushReport) {
     if let Some(failure) = &report.last_failure {
-        log::warn!("monlight: {} metric points lost in this flush: {failure}", report.dropped);
+        log::warn!(
+            "monlight: {} metric points lost in this flush: {failure}",
+            report.dropped
+        );
     } else if report.dropped > 0 {
-        log::warn!("monlight: {} metric points too large to send were dropped", report.dropped);
+        log::warn!(
+            "monlight: {} metric points too large to send were dropped",
+            report.dropped
+        );
     }
     if report.paused {
         log::debug!("monlight: metrics collector asked to wait (429); points stay buffered");
@@ -429,7 +463,9 @@ fn log_report(report: &FlushReport) {
 
 /// The current UTC second.
 pub(crate) fn unix_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// At most `max` characters of `s`, for log lines.

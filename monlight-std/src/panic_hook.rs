@@ -35,7 +35,11 @@ pub fn install_panic_hook(client: ErrorClient) {
         let backtrace = Backtrace::capture();
         let frames = (backtrace.status() == BacktraceStatus::Captured)
             .then(|| application_frames(&backtrace.to_string()));
-        client.report_panic(&panic_message(info), info.location(), frames.as_deref().filter(|f| !f.is_empty()));
+        client.report_panic(
+            &panic_message(info),
+            info.location(),
+            frames.as_deref().filter(|f| !f.is_empty()),
+        );
         REPORTING.with(|r| r.set(false));
     }));
 }
@@ -49,15 +53,30 @@ pub(crate) fn panic_message(info: &PanicHookInfo<'_>) -> String {
         .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
         .unwrap_or("Box<dyn Any>");
     let thread = std::thread::current();
-    format!("thread '{}' panicked: {text}", thread.name().unwrap_or("<unnamed>"))
+    format!(
+        "thread '{}' panicked: {text}",
+        thread.name().unwrap_or("<unnamed>")
+    )
 }
 
 /// Frames that are not std, core, alloc, the backtrace machinery, async
 /// runtimes or monlight itself, from `Backtrace`'s `Display` text.
 pub(crate) fn application_frames(backtrace: &str) -> String {
     const NOT_APPLICATION: [&str; 14] = [
-        "std::", "core::", "alloc::", "backtrace::", "rust_begin_unwind", "__rust", "monlight_std::",
-        "monlight_core::", "tokio::", "futures", "anyhow::", "test::", "__libc", "_start",
+        "std::",
+        "core::",
+        "alloc::",
+        "backtrace::",
+        "rust_begin_unwind",
+        "__rust",
+        "monlight_std::",
+        "monlight_core::",
+        "tokio::",
+        "futures",
+        "anyhow::",
+        "test::",
+        "__libc",
+        "_start",
     ];
     let mut out = String::new();
     let mut keep = false;
@@ -68,7 +87,9 @@ pub(crate) fn application_frames(backtrace: &str) -> String {
             && index.chars().all(|c| c.is_ascii_digit())
         {
             let symbol = symbol.trim_start_matches('<');
-            keep = !NOT_APPLICATION.iter().any(|prefix| symbol.starts_with(prefix));
+            keep = !NOT_APPLICATION
+                .iter()
+                .any(|prefix| symbol.starts_with(prefix));
         }
         if keep {
             out.push_str(line);

@@ -77,11 +77,18 @@ fn dyn_type_path(error: &(dyn Error + 'static)) -> Cow<'static, str> {
         return Cow::Borrowed("std::io::Error");
     }
     let debug = format!("{error:?}");
-    let name: String = debug.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+    let name: String = debug
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect();
     let rest = &debug[name.len()..];
     let looks_like_type = name.starts_with(|c: char| c.is_ascii_uppercase())
         && (rest.is_empty() || rest.starts_with([' ', '(', '{']));
-    if looks_like_type { Cow::Owned(name) } else { Cow::Borrowed("Error") }
+    if looks_like_type {
+        Cow::Owned(name)
+    } else {
+        Cow::Borrowed("Error")
+    }
 }
 
 #[cfg(test)]
@@ -103,7 +110,9 @@ mod tests {
 
     #[test]
     fn static_and_dynamic_type_names() {
-        let Err(parse) = "x".parse::<u8>() else { unreachable!() };
+        let Err(parse) = "x".parse::<u8>() else {
+            unreachable!()
+        };
         assert_eq!(parse.type_path(), "core::num::error::ParseIntError");
         let boxed: Box<dyn Error + Send + Sync> = Box::new(Outer(parse.clone()));
         assert_eq!((*boxed).type_path(), "Outer");

@@ -25,11 +25,15 @@ struct Target {
 
 impl Target {
     fn new(base_url: &str, api_key: &ApiKey) -> Result<Self, ConfigError> {
-        Ok(Self { urls: EndpointUrls::new(base_url)?, api_key: api_key.clone() })
+        Ok(Self {
+            urls: EndpointUrls::new(base_url)?,
+            api_key: api_key.clone(),
+        })
     }
 
     fn api_key_header(&self) -> HeaderValue {
-        let mut value = HeaderValue::from_str(self.api_key.expose()).unwrap_or(HeaderValue::from_static(""));
+        let mut value =
+            HeaderValue::from_str(self.api_key.expose()).unwrap_or(HeaderValue::from_static(""));
         value.set_sensitive(true);
         value
     }
@@ -83,7 +87,10 @@ impl BlockingHttp {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| ConfigError::Http(e.to_string()))?;
-        Ok(Self { client, target: Target::new(base_url, api_key)? })
+        Ok(Self {
+            client,
+            target: Target::new(base_url, api_key)?,
+        })
     }
 }
 
@@ -129,7 +136,10 @@ impl AsyncHttp {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| ConfigError::Http(e.to_string()))?;
-        Ok(Self { client, target: Target::new(base_url, api_key)? })
+        Ok(Self {
+            client,
+            target: Target::new(base_url, api_key)?,
+        })
     }
 
     /// [`AsyncTransport::send`] with an owned body, for `'static` futures.

@@ -88,7 +88,10 @@ pub struct RecordedRequest {
 impl RecordedRequest {
     /// The first header of this name (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -140,7 +143,9 @@ pub struct Collector {
 
 impl std::fmt::Debug for Collector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Collector").field("addr", &self.addr).finish_non_exhaustive()
+        f.debug_struct("Collector")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
     }
 }
 
@@ -175,7 +180,11 @@ impl Collector {
             .name("monlight-test-collector".into())
             .spawn(move || serve(&listener, &server))
             .expect("spawn collector thread");
-        Self { addr, shared, thread: Some(thread) }
+        Self {
+            addr,
+            shared,
+            thread: Some(thread),
+        }
     }
 
     /// `http://127.0.0.1:<port>`: the base URL for both clients.
@@ -250,7 +259,12 @@ impl Collector {
             if left.is_zero() {
                 return false;
             }
-            state = self.shared.changed.wait_timeout(state, left).unwrap_or_else(PoisonError::into_inner).0;
+            state = self
+                .shared
+                .changed
+                .wait_timeout(state, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
         }
     }
 }
@@ -290,7 +304,10 @@ struct Request {
 
 impl Request {
     fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -303,7 +320,10 @@ fn handle(mut stream: TcpStream, shared: &Arc<Shared>) {
     };
     let fault = if request.path.starts_with("/api/") {
         let mut state = shared.state();
-        state.next_faults.pop_front().or_else(|| state.fault.clone())
+        state
+            .next_faults
+            .pop_front()
+            .or_else(|| state.fault.clone())
     } else {
         None
     };
@@ -325,7 +345,10 @@ fn handle(mut stream: TcpStream, shared: &Arc<Shared>) {
     let early = early_answer(&request, shared, limit);
     // Drain even refused bodies (up to a bound) so the client reads our
     // answer instead of a reset.
-    if request.content_length.is_some_and(|len| len <= 4 * MAX_METRICS_BODY) {
+    if request
+        .content_length
+        .is_some_and(|len| len <= 4 * MAX_METRICS_BODY)
+    {
         let slow = match &fault {
             Some(Fault::SlowRead(delay)) => Some(*delay),
             _ => None,
@@ -335,7 +358,10 @@ fn handle(mut stream: TcpStream, shared: &Arc<Shared>) {
 
     let answer = match fault {
         Some(Fault::Status(status, detail)) => Some((status, json!({ "detail": detail }))),
-        Some(Fault::RateLimited(secs)) => Some((429, json!({"detail": "Rate limit exceeded", "retry_after": secs}))),
+        Some(Fault::RateLimited(secs)) => Some((
+            429,
+            json!({"detail": "Rate limit exceeded", "retry_after": secs}),
+        )),
         Some(Fault::Stall(duration)) => {
             store(shared, record);
             park(stream, duration, shared);
@@ -371,7 +397,9 @@ fn handle(mut stream: TcpStream, shared: &Arc<Shared>) {
         }
         Some(Fault::SlowRead(_)) | None => None,
     };
-    let (status, body) = answer.or(early).unwrap_or_else(|| process(&request, &record.body, shared));
+    let (status, body) = answer
+        .or(early)
+        .unwrap_or_else(|| process(&request, &record.body, shared));
     record.status = Some(status);
     store(shared, record);
     respond(&mut stream, status, &body);
@@ -418,10 +446,22 @@ fn read_head(stream: &mut TcpStream) -> Option<Request> {
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
         .collect();
-    let find = |name: &str| headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let find = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
     let content_length = find("content-length").and_then(|v| v.parse().ok());
     let chunked = find("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked"));
-    Some(Request { method, path, headers, content_length, chunked, leftover: buf[end + 4..].to_vec() })
+    Some(Request {
+        method,
+        path,
+        headers,
+        content_length,
+        chunked,
+        leftover: buf[end + 4..].to_vec(),
+    })
 }
 
 fn read_body(stream: &mut TcpStream, request: &Request, slow: Option<Duration>) -> Vec<u8> {
@@ -457,7 +497,10 @@ fn early_answer(request: &Request, shared: &Shared, limit: usize) -> Option<(u16
         return Some((405, json!({"detail": "Method not allowed"})));
     }
     if request.content_length.is_none() && !request.chunked {
-        shared.state().violations.push(format!("POST {} without Content-Length", request.path));
+        shared
+            .state()
+            .violations
+            .push(format!("POST {} without Content-Length", request.path));
         return Some((411, json!({"detail": "Content-Length required"})));
     }
     if request.header("x-api-key") != Some(shared.config.api_key.as_str()) {
@@ -475,21 +518,35 @@ fn early_answer(request: &Request, shared: &Shared, limit: usize) -> Option<(u16
     let now = Instant::now();
     let mut state = shared.state();
     let window_len = shared.config.rate_window;
-    let queue = if window { &mut state.window_errors } else { &mut state.window_metrics };
-    while queue.front().is_some_and(|t| now.duration_since(*t) >= window_len) {
+    let queue = if window {
+        &mut state.window_errors
+    } else {
+        &mut state.window_metrics
+    };
+    while queue
+        .front()
+        .is_some_and(|t| now.duration_since(*t) >= window_len)
+    {
         queue.pop_front();
     }
     if queue.len() >= max {
         let oldest = queue.front().copied().unwrap_or(now);
         let wait = window_len.saturating_sub(now.duration_since(oldest));
         let retry_after = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-        return Some((429, json!({"detail": "Rate limit exceeded", "retry_after": retry_after.max(1)})));
+        return Some((
+            429,
+            json!({"detail": "Rate limit exceeded", "retry_after": retry_after.max(1)}),
+        ));
     }
     queue.push_back(now);
     drop(state);
     match request.content_length {
-        Some(len) if len > limit + 1 => Some((413, json!({"detail": "Request body exceeds maximum size"}))),
-        Some(len) if len == limit + 1 => Some((400, json!({"detail": "Request body exceeds maximum size"}))),
+        Some(len) if len > limit + 1 => {
+            Some((413, json!({"detail": "Request body exceeds maximum size"})))
+        }
+        Some(len) if len == limit + 1 => {
+            Some((400, json!({"detail": "Request body exceeds maximum size"})))
+        }
         _ => None,
     }
 }
@@ -500,7 +557,11 @@ fn process(request: &Request, body: &[u8], shared: &Shared) -> (u16, Value) {
             Err(detail) => (400, json!({ "detail": detail })),
             Ok(report) => {
                 let text = |f: &str| report[f].as_str().unwrap_or_default().to_owned();
-                let fp = fingerprint(&text("project"), &text("exception_type"), &text("traceback"));
+                let fp = fingerprint(
+                    &text("project"),
+                    &text("exception_type"),
+                    &text("traceback"),
+                );
                 let mut state = shared.state();
                 let id = state.groups.len() + 1;
                 let count = {
@@ -509,11 +570,21 @@ fn process(request: &Request, body: &[u8], shared: &Shared) -> (u16, Value) {
                     *count
                 };
                 let status = if count == 1 { "created" } else { "incremented" };
-                state.errors.push(StoredError { body: report, fingerprint: fp.clone(), status: status.into() });
+                state.errors.push(StoredError {
+                    body: report,
+                    fingerprint: fp.clone(),
+                    status: status.into(),
+                });
                 if count == 1 {
-                    (201, json!({"status": "created", "id": id, "fingerprint": fp}))
+                    (
+                        201,
+                        json!({"status": "created", "id": id, "fingerprint": fp}),
+                    )
                 } else {
-                    (200, json!({"status": "incremented", "id": id, "count": count}))
+                    (
+                        200,
+                        json!({"status": "incremented", "id": id, "count": count}),
+                    )
                 }
             }
         }

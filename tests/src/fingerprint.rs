@@ -12,7 +12,10 @@ pub fn fingerprint(project: &str, exception_type: &str, traceback: &str) -> Stri
         Some((file, line)) => format!("{project}:{exception_type}:{file}:{line}"),
         None => format!("{project}:{exception_type}:{traceback}"),
     };
-    Md5::digest(key.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    Md5::digest(key.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// FILE and LINE the server would pick.
@@ -26,7 +29,10 @@ fn python_frame(traceback: &str) -> Option<(String, String)> {
     while let Some(start) = rest.find("File \"") {
         let after = &rest[start + 6..];
         if let Some(close) = after.find("\", line ") {
-            let digits: String = after[close + 8..].chars().take_while(char::is_ascii_digit).collect();
+            let digits: String = after[close + 8..]
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
             if !digits.is_empty() {
                 last = Some((after[..close].to_owned(), digits));
             }
@@ -37,7 +43,10 @@ fn python_frame(traceback: &str) -> Option<(String, String)> {
 }
 
 fn at_line(line: &str) -> Option<(String, String)> {
-    let start = line.find("at ").map(|i| i + 3).or_else(|| line.find('@').map(|i| i + 1))?;
+    let start = line
+        .find("at ")
+        .map(|i| i + 3)
+        .or_else(|| line.find('@').map(|i| i + 1))?;
     let text = line[start..].trim();
     // <file>:<line>[:<col>] at the end.
     let (head, last) = text.rsplit_once(':')?;
@@ -45,7 +54,11 @@ fn at_line(line: &str) -> Option<(String, String)> {
         return None;
     }
     match head.rsplit_once(':') {
-        Some((file, line_no)) if !line_no.is_empty() && line_no.chars().all(|c| c.is_ascii_digit()) && !file.is_empty() => {
+        Some((file, line_no))
+            if !line_no.is_empty()
+                && line_no.chars().all(|c| c.is_ascii_digit())
+                && !file.is_empty() =>
+        {
             Some((file.to_owned(), line_no.to_owned()))
         }
         _ if !head.is_empty() => Some((head.to_owned(), last.to_owned())),
@@ -64,9 +77,18 @@ mod tests {
         let rust = "at src/main.rs:10:5\nError: failed at 10.0.0.1:5432";
         assert_eq!(throw_site(rust), Some(("src/main.rs".into(), "10".into())));
         let message_first = "Error: failed at 10.0.0.1:5432\nat src/main.rs:10:5";
-        assert_eq!(throw_site(message_first), Some(("10.0.0.1".into(), "5432".into())));
+        assert_eq!(
+            throw_site(message_first),
+            Some(("10.0.0.1".into(), "5432".into()))
+        );
         assert_eq!(throw_site("no location here"), None);
-        assert_ne!(fingerprint("p", "E", "at a.rs:1:1"), fingerprint("p", "E", "at a.rs:2:1"));
-        assert_eq!(fingerprint("p", "E", "at a.rs:1:1\nx"), fingerprint("p", "E", "at a.rs:1:9\ny"));
+        assert_ne!(
+            fingerprint("p", "E", "at a.rs:1:1"),
+            fingerprint("p", "E", "at a.rs:2:1")
+        );
+        assert_eq!(
+            fingerprint("p", "E", "at a.rs:1:1\nx"),
+            fingerprint("p", "E", "at a.rs:1:9\ny")
+        );
     }
 }

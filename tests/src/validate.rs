@@ -45,12 +45,18 @@ pub(crate) fn metrics_batch(body: &[u8]) -> Result<Vec<Value>, String> {
 
 fn metric(item: &Value) -> Result<(), &'static str> {
     let object = item.as_object().ok_or("must be an object")?;
-    let name = object.get("name").and_then(Value::as_str).ok_or("missing field: name")?;
+    let name = object
+        .get("name")
+        .and_then(Value::as_str)
+        .ok_or("missing field: name")?;
     let name_chars = name.chars().count();
     if !(1..=200).contains(&name_chars) {
         return Err("name must be 1 to 200 characters");
     }
-    let kind = object.get("type").and_then(Value::as_str).ok_or("missing field: type")?;
+    let kind = object
+        .get("type")
+        .and_then(Value::as_str)
+        .ok_or("missing field: type")?;
     if !METRIC_TYPES.contains(&kind) {
         return Err("type must be counter, histogram or gauge");
     }

@@ -1,0 +1,54 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::sync::{Mutex, OnceLock};
+
+/// Captures `log` records so tests can assert on warnings.
+struct CaptureLogger;
+
+static LINES: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+impl log::Log for CaptureLogger {
+    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+        true
+    }
+    fn log(&self, record: &log::Record<'_>) {
+        let line = format!("{} {}", record.level(), record.args());
+        LINES.lock().unwrap_or_else(|e| e.into_inner()).push(line);
+    }
+    fn flush(&self) {}
+}
+
+/// Installs the capturing logger (once per test binary).
+pub(crate) fn capture_logs() {
+    static INSTALLED: OnceLock<()> = OnceLock::new();
+    INSTALLED.get_or_init(|| {
+        let _ = log::set_logger(&CaptureLogger);
+        log::set_max_level(log::LevelFilter::Debug);
+    });
+}
+
+/// Warnings logged so far that contain `needle`.
+pub(crate) fn warnings_containing(needle: &str) -> Vec<String> {
+    LINES
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .filter(|l| l.starts_with("WARN") && l.contains(needle))
+        .cloned()
+        .collect()
+}
+
+/// Every captured log line.
+pub(crate) fn all_logs() -> Vec<String> {
+    LINES.lock().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+/// A base URL where nothing listens.
+pub(crate) fn dead_url() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    format!("http://{addr}")
+}

@@ -1,0 +1,309 @@
+//! MetricsClient against the local collector over real sockets.
+
+mod common;
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use monlight_std::MetricsClient;
+use monlight_tests::{Collector, Fault};
+use serde_json::json;
+
+fn client(collector: &Collector) -> MetricsClient {
+    MetricsClient::builder(collector.url(), collector.api_key())
+        .project("shop")
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn every_kind_with_labels_timestamp_and_project() {
+    let collector = Collector::start();
+    let metrics = client(&collector);
+    let before = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    metrics.counter("signups_total", &[("plan", "pro")]);
+    metrics.counter_by("page_views", &[("page", "/home")], 5.0);
+    metrics.histogram(
+        "response_time_ms",
+        42.5,
+        &[("status", "200"), ("endpoint", "/api/users")],
+    );
+    metrics.gauge("active_connections", 15.0, &[]);
+    let report = metrics.flush().unwrap();
+    assert_eq!((report.batches, report.sent), (1, 4));
+
+    let items = collector.metrics();
+    assert_eq!(items.len(), 4);
+    assert_eq!(items[0]["name"], "signups_total");
+    assert_eq!(items[0]["type"], "counter");
+    assert_eq!(items[0]["value"], 1.0);
+    assert_eq!(items[0]["labels"], json!({"plan": "pro"}));
+    assert_eq!(items[0]["project"], "shop");
+    assert_eq!(items[1]["value"], 5.0);
+    assert_eq!(items[2]["type"], "histogram");
+    assert!(items[3].get("labels").is_none(), "empty labels are omitted");
+    // Labels go out sorted by key: the server stores the exact JSON text.
+    let raw = String::from_utf8(collector.requests()[0].body.clone()).unwrap();
+    assert!(
+        raw.contains(r#""labels":{"endpoint":"/api/users","status":"200"}"#),
+        "{raw}"
+    );
+    // Stamped with the current UTC second.
+    let ts = items[0]["timestamp"].as_str().unwrap();
+    assert_eq!(ts.len(), 20);
+    assert!(ts.ends_with('Z') && ts.as_bytes()[10] == b'T', "{ts}");
+    let expected = monlight_core::UtcTimestamp::from_unix(before).unwrap();
+    assert!(ts >= expected.as_str(), "{ts} vs {expected}");
+
+    let request = &collector.requests()[0];
+    assert_eq!(request.path, "/api/metrics");
+    assert_eq!(request.header("x-api-key"), Some("test-key"));
+    assert_eq!(request.header("connection"), Some("close"));
+    assert!(collector.violations().is_empty());
+}
+
+#[test]
+fn flush_on_empty_buffer_sends_nothing() {
+    let collector = Collector::start();
+    let metrics = client(&collector);
+    let report = metrics.flush().unwrap();
+    assert_eq!(report.batches, 0);
+    assert!(collector.requests().is_empty());
+}
+
+#[test]
+fn start_is_idempotent_and_the_periodic_flush_fires() {
+    let collector = Collector::start();
+    let metrics = MetricsClient::builder(collector.url(), collector.api_key())
+        .flush_interval(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    metrics.start();
+    metrics.start();
+    metrics.counter("ticks_total", &[]);
+    assert!(
+        collector.wait_for_metrics(1, Duration::from_secs(5)),
+        "periodic flush delivered"
+    );
+    metrics.gauge("later", 1.0, &[]);
+    assert!(collector.wait_for_metrics(2, Duration::from_secs(5)));
+    // One periodic timer, not two: no duplicate deliveries.
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(collector.metrics().len(), 2);
+}
+
+#[test]
+fn shutdown_flushes_and_is_idempotent() {
+    let collector = Collector::start();
+    let metrics = client(&collector);
+    metrics.start();
+    metrics.counter("a", &[]);
+    metrics.shutdown();
+    assert_eq!(collector.metrics().len(), 1);
+    metrics.shutdown();
+    assert_eq!(collector.requests().len(), 1);
+}
+
+#[test]
+fn dropping_the_last_handle_flushes() {
+    let collector = Collector::start();
+    let metrics = client(&collector);
+    let clone = metrics.clone();
+    clone.counter("from_clone", &[]);
+    drop(clone);
+    assert!(collector.metrics().is_empty(), "another handle is alive");
+    drop(metrics);
+    assert_eq!(collector.metrics().len(), 1);
+}
+
+#[test]
+fn a_failed_flush_drops_and_counts_then_the_next_one_works() {
+    common::capture_logs();
+    let collector = Collector::start();
+    let metrics = client(&collector);
+    metrics.counter("lost", &[]);
+    metrics.counter("lost", &[]);
+    collector.inject(Fault::Status(500, "boom"));
+    let report = metrics.flush().unwrap();
+    assert_eq!(report.dropped, 2);
+    metrics.counter("kept", &[]);
+    metrics.flush();
+    let items = collector.metrics();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["name"], "kept");
+    let stats = metrics.stats();
+    assert_eq!(
+        (stats.recorded, stats.sent, stats.dropped_rejected),
+        (3, 1, 2)
+    );
+    assert!(
+        !common::warnings_containing("2 metric points lost").is_empty(),
+        "{:?}",
+        common::all_logs()
+    );
+}
+
+#[test]
+fn unreachable_collector_never_raises() {
+    common::capture_logs();
+    let metrics = MetricsClient::builder(common::dead_url(), "k")
+        .timeout(Duration::from_secs(1))
+        .build()
+        .unwrap();
+    metrics.counter("c", &[]);
+    metrics.flush();
+    assert_eq!(metrics.stats().dropped_transport, 1);
+    assert!(!common::warnings_containing("could not connect").is_empty());
+}
+
+#[test]
+fn wrong_key_is_rejected_and_counted() {
+    let collector = Collector::start();
+    let metrics = MetricsClient::new(&collector.url(), "wrong").unwrap();
+    metrics.counter("c", &[]);
+    metrics.flush();
+    assert_eq!(metrics.stats().dropped_rejected, 1);
+    assert_eq!(collector.requests()[0].status, Some(401));
+}
+
+#[test]
+fn points_2500_in_one_flush_arrive_in_3_batches() {
+    let collector = Collector::start();
+    let metrics = client(&collector);
+    for i in 0..2500 {
+        metrics.counter("jobs_total", &[("job", &i.to_string())]);
+    }
+    let report = metrics.flush().unwrap();
+    assert_eq!((report.batches, report.sent, report.dropped), (3, 2500, 0));
+    assert_eq!(collector.metrics().len(), 2500);
+    let sizes: Vec<usize> = collector
+        .requests()
+        .iter()
+        .map(|r| {
+            serde_json::from_slice::<Vec<serde_json::Value>>(&r.body)
+                .unwrap()
+                .len()
+        })
+        .collect();
+    assert_eq!(sizes, [1000, 1000, 500]);
+}
+
+#[test]
+fn concurrent_recording_loses_nothing() {
+    let collector = Collector::start();
+    let metrics = client(&collector);
+    std::thread::scope(|s| {
+        for t in 0..8 {
+            let metrics = metrics.clone();
+            s.spawn(move || {
+                let thread = t.to_string();
+                for _ in 0..1000 {
+                    metrics.counter("work_total", &[("thread", &thread)]);
+                }
+                if t % 2 == 0 {
+                    metrics.flush();
+                }
+            });
+        }
+    });
+    metrics.flush();
+    let items = collector.metrics();
+    assert_eq!(items.len(), 8000);
+    for t in 0..8 {
+        let per_thread = items
+            .iter()
+            .filter(|i| i["labels"]["thread"].as_str() == Some(t.to_string().as_str()))
+            .count();
+        assert_eq!(per_thread, 1000);
+    }
+    let stats = metrics.stats();
+    assert_eq!(
+        (stats.recorded, stats.sent, stats.dropped()),
+        (8000, 8000, 0)
+    );
+}
+
+#[test]
+fn a_429_pauses_sending_and_keeps_new_points() {
+    let collector = Collector::start();
+    let metrics = client(&collector);
+    metrics.counter("before", &[]);
+    collector.inject(Fault::RateLimited(1));
+    let report = metrics.flush().unwrap();
+    assert_eq!(metrics.stats().dropped_rate_limited, 1);
+    assert!(!report.paused, "the pause starts after this batch");
+    metrics.counter("during", &[]);
+    let report = metrics.flush().unwrap();
+    assert!(report.paused);
+    assert_eq!(collector.requests().len(), 1, "no request during the pause");
+    assert_eq!(metrics.buffered(), 1);
+    std::thread::sleep(Duration::from_millis(1100));
+    metrics.flush();
+    let items = collector.metrics();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["name"], "during");
+}
+
+#[test]
+fn a_full_buffer_refuses_and_counts() {
+    common::capture_logs();
+    let collector = Collector::start();
+    let metrics = MetricsClient::builder(collector.url(), collector.api_key())
+        .buffer_bytes(1000)
+        .build()
+        .unwrap();
+    for _ in 0..100 {
+        metrics.counter("c", &[("k", "v")]);
+    }
+    let stats = metrics.stats();
+    assert_eq!(stats.recorded + stats.dropped_full, 100);
+    assert!(stats.dropped_full > 0);
+    metrics.flush();
+    assert_eq!(collector.metrics().len() as u64, stats.recorded);
+    assert_eq!(
+        common::warnings_containing("buffer full").len(),
+        1,
+        "one warning per episode"
+    );
+}
+
+#[test]
+fn invalid_points_are_refused_counted_and_logged() {
+    common::capture_logs();
+    let collector = Collector::start();
+    let metrics = client(&collector);
+    metrics.gauge("temperature", f64::NAN, &[]);
+    metrics.counter("", &[]);
+    metrics.counter(&"x".repeat(201), &[]);
+    metrics.counter("ok", &[]);
+    metrics.flush();
+    assert_eq!(metrics.stats().dropped_invalid, 3);
+    assert_eq!(
+        collector.metrics().len(),
+        1,
+        "the batch was not refused for the bad points"
+    );
+    assert!(!common::warnings_containing("must be finite").is_empty());
+}
+
+#[test]
+fn configuration_errors_are_clear_and_the_key_stays_hidden() {
+    let err = MetricsClient::new("localhost:5012", "k").unwrap_err();
+    assert!(err.to_string().contains("localhost:5012"), "{err}");
+    assert!(
+        MetricsClient::builder("http://h", "k")
+            .project("p".repeat(101))
+            .build()
+            .is_err()
+    );
+    assert!(
+        MetricsClient::builder("http://h", "k")
+            .flush_interval(Duration::ZERO)
+            .build()
+            .is_err()
+    );
+    let metrics = MetricsClient::new("https://metrics.example.com/", "super-secret-key").unwrap();
+    assert!(!format!("{metrics:?}").contains("super-secret-key"));
+}
