@@ -55,3 +55,8 @@ pub use monlight_core::{FlushReport, Stats};
 pub use panic_hook::install_panic_hook;
 pub use reportable::Reportable;
 pub use transport::{AsyncHttp, BlockingHttp};
+
+/// The README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
