@@ -111,7 +111,8 @@ struct State {
     requests: Vec<RecordedRequest>,
     metrics: Vec<Value>,
     errors: Vec<StoredError>,
-    groups: HashMap<String, u64>,
+    /// fingerprint -> (group id, occurrences)
+    groups: HashMap<String, (usize, u64)>,
     /// Requests that broke the protocol in a way the real server punishes
     /// (e.g. a POST without Content-Length crashes it).
     violations: Vec<String>,
@@ -225,7 +226,12 @@ impl Collector {
 
     /// Occurrences per fingerprint.
     pub fn groups(&self) -> HashMap<String, u64> {
-        self.shared.state().groups.clone()
+        self.shared
+            .state()
+            .groups
+            .iter()
+            .map(|(fp, (_, count))| (fp.clone(), *count))
+            .collect()
     }
 
     /// Every request received, accepted or not.
@@ -563,11 +569,11 @@ fn process(request: &Request, body: &[u8], shared: &Shared) -> (u16, Value) {
                     &text("traceback"),
                 );
                 let mut state = shared.state();
-                let id = state.groups.len() + 1;
-                let count = {
-                    let count = state.groups.entry(fp.clone()).or_insert(0);
-                    *count += 1;
-                    *count
+                let next_id = state.groups.len() + 1;
+                let (id, count) = {
+                    let group = state.groups.entry(fp.clone()).or_insert((next_id, 0));
+                    group.1 += 1;
+                    *group
                 };
                 let status = if count == 1 { "created" } else { "incremented" };
                 state.errors.push(StoredError {

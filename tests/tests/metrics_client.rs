@@ -212,9 +212,10 @@ fn concurrent_recording_loses_nothing() {
     let items = collector.metrics();
     assert_eq!(items.len(), 8000);
     for t in 0..8 {
+        let thread = t.to_string();
         let per_thread = items
             .iter()
-            .filter(|i| i["labels"]["thread"].as_str() == Some(t.to_string().as_str()))
+            .filter(|i| i["labels"]["thread"].as_str() == Some(thread.as_str()))
             .count();
         assert_eq!(per_thread, 1000);
     }
@@ -306,4 +307,59 @@ fn configuration_errors_are_clear_and_the_key_stays_hidden() {
     );
     let metrics = MetricsClient::new("https://metrics.example.com/", "super-secret-key").unwrap();
     assert!(!format!("{metrics:?}").contains("super-secret-key"));
+}
+
+#[test]
+fn a_stalled_collector_costs_at_most_the_timeout_and_the_next_flush_works() {
+    let collector = Collector::start();
+    let metrics = MetricsClient::builder(collector.url(), collector.api_key())
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    metrics.counter("stalled", &[]);
+    collector.inject(monlight_tests::Fault::Stall(Duration::from_secs(5)));
+    let started = std::time::Instant::now();
+    let report = metrics.flush().unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        report.last_failure,
+        Some(monlight_core::Outcome::Failed(
+            monlight_core::TransportError::Timeout
+        ))
+    );
+    metrics.counter("after", &[]);
+    metrics.flush();
+    assert_eq!(collector.metrics().len(), 1);
+    assert_eq!(metrics.stats().dropped_transport, 1);
+}
+
+#[test]
+fn the_servers_own_window_is_honoured() {
+    let collector = Collector::with_config(monlight_tests::CollectorConfig {
+        metrics_rate_limit: 1,
+        rate_window: Duration::from_secs(1),
+        ..Default::default()
+    });
+    let metrics = client(&collector);
+    metrics.counter("one", &[]);
+    metrics.flush();
+    metrics.counter("two", &[]);
+    metrics.flush(); // 429 from the window
+    metrics.counter("three", &[]);
+    let report = metrics.flush().unwrap();
+    assert!(report.paused, "paused by retry_after");
+    assert_eq!(collector.requests().len(), 2);
+    std::thread::sleep(Duration::from_millis(1100));
+    metrics.flush();
+    let names: Vec<String> = collector
+        .metrics()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, ["one", "three"]);
+    assert_eq!(metrics.stats().dropped_rate_limited, 1);
 }
