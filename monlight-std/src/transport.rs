@@ -7,7 +7,7 @@ use std::io::Read;
 use std::time::Duration;
 
 use monlight_core::{AsyncTransport, Endpoint, Outcome, Transport, TransportError};
-use reqwest::header::{CONNECTION, CONTENT_TYPE, HeaderValue};
+use reqwest::header::{CONNECTION, CONTENT_TYPE, HeaderMap, HeaderValue};
 
 use crate::config::{ApiKey, ConfigError, EndpointUrls};
 
@@ -31,12 +31,36 @@ impl Target {
         })
     }
 
-    fn api_key_header(&self) -> HeaderValue {
-        let mut value =
+    /// The headers every request carries (reqwest adds `Content-Length`
+    /// for the sized bodies we send).
+    fn headers(&self) -> HeaderMap {
+        // ApiKey::new refused control characters, so this cannot fail.
+        let mut key =
             HeaderValue::from_str(self.api_key.expose()).unwrap_or(HeaderValue::from_static(""));
-        value.set_sensitive(true);
-        value
+        key.set_sensitive(true); // kept out of reqwest's Debug output
+        let mut headers = HeaderMap::new();
+        headers.insert("x-api-key", key);
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(CONNECTION, HeaderValue::from_static("close"));
+        headers
     }
+}
+
+/// The same settings for reqwest's blocking and async builders (two types
+/// with the same methods).
+macro_rules! build_client {
+    ($builder:expr, $target:expr, $timeout:expr) => {
+        $builder
+            .user_agent(USER_AGENT)
+            .default_headers($target.headers())
+            .connect_timeout($timeout)
+            .timeout($timeout)
+            .pool_max_idle_per_host(0)
+            .http1_only()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| ConfigError::Http(e.to_string()))
+    };
 }
 
 fn classify(e: &reqwest::Error) -> TransportError {
@@ -78,19 +102,9 @@ impl BlockingHttp {
     /// A transport to the server at `base_url`, every request bounded by
     /// `timeout` (connect and total).
     pub fn new(base_url: &str, api_key: &ApiKey, timeout: Duration) -> Result<Self, ConfigError> {
-        let client = reqwest::blocking::Client::builder()
-            .user_agent(USER_AGENT)
-            .connect_timeout(timeout)
-            .timeout(timeout)
-            .pool_max_idle_per_host(0)
-            .http1_only()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| ConfigError::Http(e.to_string()))?;
-        Ok(Self {
-            client,
-            target: Target::new(base_url, api_key)?,
-        })
+        let target = Target::new(base_url, api_key)?;
+        let client = build_client!(reqwest::blocking::Client::builder(), target, timeout)?;
+        Ok(Self { client, target })
     }
 }
 
@@ -99,10 +113,7 @@ impl Transport for BlockingHttp {
         let request = self
             .client
             .post(self.target.urls.get(endpoint).clone())
-            .header("X-API-Key", self.target.api_key_header())
-            .header(CONTENT_TYPE, "application/json")
-            .header(CONNECTION, "close")
-            .body(body.to_vec()); // a sized body: reqwest sends Content-Length
+            .body(body.to_vec());
         match request.send() {
             Ok(response) => {
                 let status = response.status().as_u16();
@@ -127,19 +138,9 @@ impl AsyncHttp {
     /// A transport to the server at `base_url`, every request bounded by
     /// `timeout` (connect and total).
     pub fn new(base_url: &str, api_key: &ApiKey, timeout: Duration) -> Result<Self, ConfigError> {
-        let client = reqwest::Client::builder()
-            .user_agent(USER_AGENT)
-            .connect_timeout(timeout)
-            .timeout(timeout)
-            .pool_max_idle_per_host(0)
-            .http1_only()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| ConfigError::Http(e.to_string()))?;
-        Ok(Self {
-            client,
-            target: Target::new(base_url, api_key)?,
-        })
+        let target = Target::new(base_url, api_key)?;
+        let client = build_client!(reqwest::Client::builder(), target, timeout)?;
+        Ok(Self { client, target })
     }
 
     /// [`AsyncTransport::send`] with an owned body, for `'static` futures.
@@ -147,9 +148,6 @@ impl AsyncHttp {
         let request = self
             .client
             .post(self.target.urls.get(endpoint).clone())
-            .header("X-API-Key", self.target.api_key_header())
-            .header(CONTENT_TYPE, "application/json")
-            .header(CONNECTION, "close")
             .body(body);
         match request.send().await {
             Ok(mut response) => {
