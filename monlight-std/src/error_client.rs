@@ -288,9 +288,26 @@ impl ErrorClient {
         &self,
         error: &R,
         context: Option<RequestContext>,
-    ) -> impl Future<Output = ()> + Send + 'static {
-        let site = ThrowSite::caller();
-        let body = self.inner.encode(error, context.as_ref(), site, None);
+    ) -> impl Future<Output = ()> + Send + 'static + use<R> {
+        self.report_at(error, ThrowSite::caller(), context.as_ref())
+    }
+
+    /// Where every report went so far: `recorded` reports were attempted,
+    /// `sent` accepted, the rest dropped under their reason.
+    pub fn stats(&self) -> Stats {
+        self.inner.lock_state().stats
+    }
+
+    /// Builds a report now and returns the future that sends it (for the
+    /// integrations, which know the throw site themselves).
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
+    pub(crate) fn report_at<R: Reportable + ?Sized>(
+        &self,
+        error: &R,
+        site: ThrowSite<'_>,
+        context: Option<&RequestContext>,
+    ) -> impl Future<Output = ()> + Send + 'static + use<R> {
+        let body = self.inner.encode(error, context, site, None);
         let inner = Arc::clone(&self.inner);
         async move {
             if let Some(body) = body {
@@ -301,12 +318,6 @@ impl ErrorClient {
                 inner.settle(outcome);
             }
         }
-    }
-
-    /// Where every report went so far: `recorded` reports were attempted,
-    /// `sent` accepted, the rest dropped under their reason.
-    pub fn stats(&self) -> Stats {
-        self.inner.lock_state().stats
     }
 
     /// Reports a panic (used by [`install_panic_hook`](crate::install_panic_hook)).
@@ -332,7 +343,7 @@ impl ErrorClient {
 }
 
 /// A panic, reported with exception type `Panic`.
-struct Panic<'a>(&'a str);
+pub(crate) struct Panic<'a>(pub(crate) &'a str);
 
 impl Reportable for Panic<'_> {
     fn type_path(&self) -> std::borrow::Cow<'_, str> {

@@ -31,6 +31,11 @@
 //! ```
 //!
 //! Warnings (lost reports, full buffer) go through the `log` crate.
+//!
+//! ## Features
+//!
+//! - `axum`: [`integrations::axum`], with `setup_monlight` and the
+//!   request-metrics and error-reporting tower layers.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -41,6 +46,7 @@
 
 mod config;
 mod error_client;
+pub mod integrations;
 mod metrics_client;
 mod panic_hook;
 mod reportable;
@@ -55,6 +61,17 @@ pub use monlight_core::{FlushReport, Stats};
 pub use panic_hook::install_panic_hook;
 pub use reportable::Reportable;
 pub use transport::{AsyncHttp, BlockingHttp};
+
+/// An API key as given in options, before it is checked; `Debug` hides it.
+#[derive(Clone)]
+#[cfg_attr(not(feature = "axum"), allow(dead_code))]
+pub(crate) struct ApiKeyText(pub(crate) String);
+
+impl std::fmt::Debug for ApiKeyText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
 
 /// The README's examples, compiled and run as doc tests.
 #[cfg(doctest)]

@@ -1,8 +1,9 @@
 //! Reporting panics.
 
 use std::backtrace::{Backtrace, BacktraceStatus};
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::panic::PanicHookInfo;
+use std::sync::Once;
 
 use crate::ErrorClient;
 
@@ -10,6 +11,70 @@ thread_local! {
     /// Set while this thread reports a panic, so a panic inside reporting
     /// is not reported again.
     static REPORTING: Cell<bool> = const { Cell::new(false) };
+    /// Set while an integration polls a request handler it will catch
+    /// panics of: the panic is then reported by the integration, with the
+    /// request, not by the global hook.
+    static CATCHING: Cell<bool> = const { Cell::new(false) };
+    /// The last panic caught in such a scope on this thread.
+    static CAUGHT: RefCell<Option<CaughtPanic>> = const { RefCell::new(None) };
+}
+
+/// A panic's message and location, kept for the integration that catches it
+/// (a caught payload carries no location).
+#[derive(Debug, Clone)]
+pub(crate) struct CaughtPanic {
+    pub(crate) message: String,
+    pub(crate) file: String,
+    pub(crate) line: u32,
+    pub(crate) column: u32,
+}
+
+/// Runs `f` (one poll of a handler) so that a panic inside it is recorded
+/// for [`take_caught_panic`] instead of being reported by the global hook.
+pub(crate) fn catching<R>(f: impl FnOnce() -> R) -> R {
+    ensure_capture_hook();
+    let outer = CATCHING.with(|c| c.replace(true));
+    let result = f();
+    CATCHING.with(|c| c.set(outer));
+    result
+}
+
+/// The panic recorded by the last [`catching`] scope on this thread.
+pub(crate) fn take_caught_panic() -> Option<CaughtPanic> {
+    CAUGHT.with(|c| c.borrow_mut().take())
+}
+
+/// Records the panic if the thread is in a [`catching`] scope; `true` then.
+fn record_if_caught(info: &PanicHookInfo<'_>) -> bool {
+    if !CATCHING.with(Cell::get) {
+        return false;
+    }
+    let location = info.location();
+    let caught = CaughtPanic {
+        message: panic_message(info),
+        file: location.map_or_else(|| "<unknown>".to_owned(), |l| l.file().to_owned()),
+        line: location.map_or(0, |l| l.line()),
+        column: location.map_or(0, |l| l.column()),
+    };
+    CAUGHT.with(|c| {
+        if let Ok(mut slot) = c.try_borrow_mut() {
+            *slot = Some(caught);
+        }
+    });
+    true
+}
+
+/// Installs, once per process, a hook that records panics in [`catching`]
+/// scopes and otherwise defers to the hook that was there before.
+fn ensure_capture_hook() {
+    static INSTALLED: Once = Once::new();
+    INSTALLED.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            record_if_caught(info);
+            previous(info);
+        }));
+    });
 }
 
 /// Installs a panic hook that reports every panic to the error tracker, with
@@ -17,7 +82,8 @@ thread_local! {
 /// was installed before (by default: printing the panic).
 ///
 /// The hook never panics and delays the panicking thread by at most the
-/// client's `timeout` (default 5 s). With `RUST_BACKTRACE=1` the report also
+/// client's `timeout` (default 5 s). Panics caught by the axum integration
+/// are reported there, once, with their request. With `RUST_BACKTRACE=1` the report also
 /// carries the backtrace, with std, runtime and monlight frames left out.
 ///
 /// ```no_run
@@ -28,8 +94,10 @@ thread_local! {
 pub fn install_panic_hook(client: ErrorClient) {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
+        // A panic an integration catches is reported there, with its request.
+        let caught = record_if_caught(info);
         previous(info);
-        if REPORTING.with(|r| r.replace(true)) {
+        if caught || REPORTING.with(|r| r.replace(true)) {
             return;
         }
         let backtrace = Backtrace::capture();

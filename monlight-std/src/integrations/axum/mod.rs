@@ -1,0 +1,168 @@
+//! axum / tower integration (feature `axum`): the Rust counterpart of the
+//! reference client's FastAPI integration.
+//!
+//! - [`setup_monlight`]: one call instruments a whole `Router`;
+//! - [`RequestMetricsLayer`]: request counts and durations by route template,
+//!   a tower layer usable on any tower HTTP service;
+//! - [`ErrorReportingLayer`]: catches handler panics (answered with
+//!   `500 {"detail": "Internal server error"}`) and reports them, and
+//!   reports errors handlers hand over through [`ReportedError`] /
+//!   [`HandlerError`];
+//!
+//! the two layers are usable separately, as the reference's middleware and
+//! exception handler are.
+//!
+//! ## Shutting down
+//!
+//! The metrics client flushes on `shutdown()` (and when its last handle is
+//! dropped). With axum's graceful shutdown, call it after `serve` returns;
+//! it blocks for at most its shutdown timeout, so run it off the runtime's
+//! worker threads:
+//!
+//! ```no_run
+//! use axum::{Router, routing::get};
+//! use monlight_std::integrations::axum::{MonlightOptions, setup_monlight};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let app = Router::new().route("/users/{id}", get(|| async { "hello" }));
+//! let (app, clients) = setup_monlight(
+//!     app,
+//!     MonlightOptions::new("my-key")
+//!         .error_tracker_url("http://localhost:5010")
+//!         .metrics_collector_url("http://localhost:5012")
+//!         .project("my-app"),
+//! )?;
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+//! axum::serve(listener, app)
+//!     .with_graceful_shutdown(async { let _ = tokio::signal::ctrl_c().await; })
+//!     .await?;
+//! if let Some(metrics) = clients.metrics_client {
+//!     tokio::task::spawn_blocking(move || metrics.shutdown()).await?;
+//! }
+//! # Ok(())
+//! # }
+//! ```
+
+mod error_reporting;
+mod request_metrics;
+
+use std::time::Duration;
+
+use axum::Router;
+
+pub use error_reporting::{
+    ErrorReporting, ErrorReportingLayer, HandlerError, INTERNAL_ERROR_BODY, ReportFailures,
+    ReportedError,
+};
+pub use request_metrics::{RecordWhenDone, RequestMetrics, RequestMetricsLayer};
+
+use crate::{ConfigError, ErrorClient, MetricsClient};
+
+/// The options of [`setup_monlight`], with the reference's defaults.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct MonlightOptions {
+    error_tracker_url: Option<String>,
+    metrics_collector_url: Option<String>,
+    api_key: crate::ApiKeyText,
+    project: String,
+    environment: String,
+    flush_interval: Duration,
+}
+
+impl MonlightOptions {
+    /// Options with the shared API key; no URL (nothing is enabled until
+    /// one is set), project `"default"`, environment `"prod"`, flush every
+    /// 10 s.
+    pub fn new(api_key: impl Into<String>) -> Self {
+        Self {
+            error_tracker_url: None,
+            metrics_collector_url: None,
+            api_key: crate::ApiKeyText(api_key.into()),
+            project: "default".into(),
+            environment: "prod".into(),
+            flush_interval: Duration::from_secs(10),
+        }
+    }
+
+    /// Enables error reporting to this error tracker.
+    pub fn error_tracker_url(mut self, url: impl Into<String>) -> Self {
+        self.error_tracker_url = Some(url.into());
+        self
+    }
+
+    /// Enables request metrics to this metrics collector.
+    pub fn metrics_collector_url(mut self, url: impl Into<String>) -> Self {
+        self.metrics_collector_url = Some(url.into());
+        self
+    }
+
+    /// Project for error reports and metrics (default `"default"`).
+    pub fn project(mut self, project: impl Into<String>) -> Self {
+        self.project = project.into();
+        self
+    }
+
+    /// Environment for error reports (default `"prod"`).
+    pub fn environment(mut self, environment: impl Into<String>) -> Self {
+        self.environment = environment.into();
+        self
+    }
+
+    /// Metrics flush interval (default 10 s).
+    pub fn flush_interval(mut self, interval: Duration) -> Self {
+        self.flush_interval = interval;
+        self
+    }
+}
+
+/// The clients [`setup_monlight`] made: each is `None` when its URL was not
+/// given.
+#[derive(Clone, Debug, Default)]
+pub struct MonlightClients {
+    /// Reports errors; also usable directly in handlers.
+    pub error_client: Option<ErrorClient>,
+    /// Records metrics; already started. Call `shutdown()` when the server
+    /// stops (see the module docs).
+    pub metrics_client: Option<MetricsClient>,
+}
+
+/// Instruments `app` in one call, as the reference's `setup_monlight`:
+/// with an error tracker URL, handler panics are answered
+/// `500 {"detail": "Internal server error"}` and reported, and errors handed
+/// over through [`ReportedError`] are reported; with a metrics collector
+/// URL, every request records `http_requests_total` and
+/// `http_request_duration_seconds` by method, route template and status.
+/// With neither, `app` is returned as it was.
+///
+/// Add routes (and any fallback) before calling it: axum applies layers to
+/// the routes that exist. Needs a tokio runtime to send reports.
+pub fn setup_monlight<S>(
+    app: Router<S>,
+    options: MonlightOptions,
+) -> Result<(Router<S>, MonlightClients), ConfigError>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    let mut clients = MonlightClients::default();
+    let mut app = app;
+    if let Some(url) = &options.error_tracker_url {
+        let errors = ErrorClient::builder(url, &options.api_key.0)
+            .project(&options.project)
+            .environment(&options.environment)
+            .build()?;
+        // Inner layer: a panic becomes a 500 before the metrics layer sees it.
+        app = app.layer(ErrorReportingLayer::new(errors.clone()));
+        clients.error_client = Some(errors);
+    }
+    if let Some(url) = &options.metrics_collector_url {
+        let metrics = MetricsClient::builder(url, &options.api_key.0)
+            .project(&options.project)
+            .flush_interval(options.flush_interval)
+            .build()?;
+        metrics.start();
+        app = app.layer(RequestMetricsLayer::new(metrics.clone()));
+        clients.metrics_client = Some(metrics);
+    }
+    Ok((app, clients))
+}

@@ -1,0 +1,364 @@
+//! The axum integration on a real server bound to 127.0.0.1, driven over
+//! HTTP, with the local collector receiving.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Json, Path};
+use axum::routing::{get, post};
+use monlight_std::MetricsClient;
+use monlight_std::integrations::axum::{
+    HandlerError, MonlightClients, MonlightOptions, RequestMetricsLayer, setup_monlight,
+};
+use monlight_tests::Collector;
+use serde_json::{Value, json};
+
+#[derive(serde::Deserialize, serde::Serialize)]
+struct Item {
+    name: String,
+    quantity: u32,
+}
+
+/// Line of the panic in `/boom`, checked against the report's throw site.
+const PANIC_LINE: u32 = line!() + 3;
+
+async fn boom() -> &'static str {
+    panic!("kaboom")
+}
+
+fn app() -> Router {
+    let orders = Router::new().route(
+        "/orders/{order_id}",
+        get(|Path(id): Path<u32>| async move { format!("order {id}") }),
+    );
+    Router::new()
+        .route("/boom", get(boom))
+        .route(
+            "/users/{id}",
+            get(|Path(id): Path<u32>| async move { format!("user {id}") }),
+        )
+        .route(
+            "/items",
+            post(|Json(item): Json<Item>| async move { Json(item) }),
+        )
+        .route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_millis(150)).await;
+                "slow"
+            }),
+        )
+        .route("/quantity/{q}", get(parse_quantity))
+        .nest("/api", orders)
+}
+
+/// Line of the `?` in `parse_quantity`: the handler error's throw site.
+const QUESTION_MARK_LINE: u32 = line!() + 3;
+
+async fn parse_quantity(Path(q): Path<String>) -> Result<String, HandlerError> {
+    let quantity: u32 = q.parse()?;
+    Ok(format!("{quantity} items"))
+}
+
+async fn serve(app: Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}")
+}
+
+struct Answer {
+    status: u16,
+    content_type: Option<String>,
+    body: String,
+}
+
+async fn call(base: &str, method: &str, path: &str, body: Option<&str>) -> Answer {
+    let client = reqwest::Client::new();
+    let mut request = client.request(method.parse().unwrap(), format!("{base}{path}"));
+    request = request
+        .header("Authorization", "Bearer secret-token")
+        .header("X-Request-Id", "abc-123");
+    if let Some(body) = body {
+        request = request
+            .header("Content-Type", "application/json")
+            .body(body.to_owned());
+    }
+    let response = request.send().await.unwrap();
+    Answer {
+        status: response.status().as_u16(),
+        content_type: response
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned()),
+        body: response.text().await.unwrap(),
+    }
+}
+
+/// The requests every test makes, with the status each must get.
+const REQUESTS: [(&str, &str, Option<&str>, u16); 9] = [
+    ("GET", "/users/1", None, 200),
+    ("GET", "/users/2", None, 200),
+    (
+        "POST",
+        "/items",
+        Some(r#"{"name":"pen","quantity":2}"#),
+        200,
+    ),
+    ("POST", "/items", Some(r#"{"name":"pen"}"#), 422),
+    ("GET", "/nope/42", None, 404),
+    ("GET", "/api/orders/7", None, 200),
+    ("GET", "/slow", None, 200),
+    ("GET", "/quantity/12", None, 200),
+    ("GET", "/quantity/twelve", None, 500),
+];
+
+fn series<'a>(items: &'a [Value], name: &str) -> Vec<&'a Value> {
+    items.iter().filter(|i| i["name"] == name).collect()
+}
+
+fn shutdown(clients: &MonlightClients) {
+    if let Some(metrics) = &clients.metrics_client {
+        metrics.shutdown();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_call_instruments_the_whole_app() {
+    let collector = Collector::start();
+    let (router, clients) = setup_monlight(
+        app(),
+        MonlightOptions::new(collector.api_key())
+            .error_tracker_url(collector.url())
+            .metrics_collector_url(collector.url())
+            .project("shop"),
+    )
+    .unwrap();
+    let instrumented = serve(router).await;
+    let bare = serve(app()).await;
+
+    for (method, path, body, status) in REQUESTS {
+        let with = call(&instrumented, method, path, body).await;
+        assert_eq!(with.status, status, "{method} {path}");
+        // The response is untouched, error responses included.
+        let without = call(&bare, method, path, body).await;
+        assert_eq!(
+            (with.status, &with.content_type, &with.body),
+            (without.status, &without.content_type, &without.body),
+            "{method} {path}"
+        );
+    }
+    let boom = call(&instrumented, "GET", "/boom", None).await;
+    assert_eq!(boom.status, 500);
+    assert_eq!(
+        serde_json::from_str::<Value>(&boom.body).unwrap(),
+        json!({"detail": "Internal server error"})
+    );
+    assert_eq!(boom.content_type.as_deref(), Some("application/json"));
+
+    // Reports are spawned; give them a moment, then flush the metrics.
+    let errors_client = clients.error_client.clone().unwrap();
+    for _ in 0..100 {
+        if errors_client.stats().sent >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let clients2 = clients.clone();
+    tokio::task::spawn_blocking(move || shutdown(&clients2))
+        .await
+        .unwrap();
+
+    let items = collector.metrics();
+    let counters = series(&items, "http_requests_total");
+    let histograms = series(&items, "http_request_duration_seconds");
+    assert_eq!(counters.len(), REQUESTS.len() + 1);
+    assert_eq!(histograms.len(), counters.len());
+    for (counter, histogram) in counters.iter().zip(&histograms) {
+        assert_eq!(
+            counter["labels"], histogram["labels"],
+            "same labels for both"
+        );
+        assert_eq!(counter["value"], 1.0);
+        assert_eq!(counter["type"], "counter");
+        assert_eq!(histogram["type"], "histogram");
+        assert!(histogram["value"].as_f64().unwrap() > 0.0);
+        assert_eq!(counter["project"], "shop");
+    }
+    let labels: Vec<(String, String, String)> = counters
+        .iter()
+        .map(|c| {
+            let l = &c["labels"];
+            (
+                l["method"].as_str().unwrap().into(),
+                l["endpoint"].as_str().unwrap().into(),
+                l["status"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let expect = |m: &str, e: &str, s: &str| (m.to_owned(), e.to_owned(), s.to_owned());
+    assert_eq!(
+        labels,
+        [
+            expect("GET", "/users/{id}", "200"),
+            expect("GET", "/users/{id}", "200"),
+            expect("POST", "/items", "200"),
+            expect("POST", "/items", "422"),
+            expect("GET", "/nope/42", "404"),
+            expect("GET", "/api/orders/{order_id}", "200"),
+            expect("GET", "/slow", "200"),
+            expect("GET", "/quantity/{q}", "200"),
+            expect("GET", "/quantity/{q}", "500"),
+            expect("GET", "/boom", "500"),
+        ]
+    );
+    let slow = histograms
+        .iter()
+        .find(|h| h["labels"]["endpoint"] == "/slow")
+        .unwrap()["value"]
+        .as_f64()
+        .unwrap();
+    let fast = histograms[0]["value"].as_f64().unwrap();
+    assert!(slow >= 0.15 && slow > fast, "slow {slow} vs fast {fast}");
+
+    // Exactly one report per failure, with the request and its throw site.
+    let errors = collector.errors();
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    let panic = errors
+        .iter()
+        .find(|e| e.body["exception_type"] == "Panic")
+        .unwrap();
+    assert!(
+        panic.body["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("panicked: kaboom")
+    );
+    assert_eq!(panic.body["request_method"], "GET");
+    assert!(
+        panic.body["request_url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/boom")
+    );
+    let headers = panic.body["request_headers"].as_object().unwrap();
+    assert_eq!(headers["x-request-id"], "abc-123");
+    assert!(!headers.contains_key("authorization"));
+    let first = panic.body["traceback"]
+        .as_str()
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap();
+    assert!(
+        first.contains(&format!("axum_integration.rs:{PANIC_LINE}:")),
+        "{first}"
+    );
+
+    let handler = errors
+        .iter()
+        .find(|e| e.body["exception_type"] == "ParseIntError")
+        .unwrap();
+    assert_eq!(handler.body["message"], "invalid digit found in string");
+    assert!(
+        handler.body["request_url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/quantity/twelve")
+    );
+    let first = handler.body["traceback"]
+        .as_str()
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap();
+    assert!(
+        first.contains(&format!("axum_integration.rs:{QUESTION_MARK_LINE}:")),
+        "the `?` in the handler is the throw site: {first}"
+    );
+
+    // The returned clients are the ones in use.
+    let stats = clients.metrics_client.as_ref().unwrap().stats();
+    assert_eq!(stats.sent, 2 * (REQUESTS.len() as u64 + 1));
+    assert_eq!(errors_client.stats().sent, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_metrics_only_errors_or_nothing() {
+    let collector = Collector::start();
+    let (router, clients) = setup_monlight(
+        app(),
+        MonlightOptions::new(collector.api_key()).metrics_collector_url(collector.url()),
+    )
+    .unwrap();
+    assert!(clients.error_client.is_none());
+    let base = serve(router).await;
+    assert_eq!(call(&base, "GET", "/users/5", None).await.status, 200);
+    let c = clients.clone();
+    tokio::task::spawn_blocking(move || shutdown(&c))
+        .await
+        .unwrap();
+    assert_eq!(series(&collector.metrics(), "http_requests_total").len(), 1);
+
+    let collector = Collector::start();
+    let (router, clients) = setup_monlight(
+        app(),
+        MonlightOptions::new(collector.api_key()).error_tracker_url(collector.url()),
+    )
+    .unwrap();
+    assert!(clients.metrics_client.is_none());
+    let base = serve(router).await;
+    assert_eq!(call(&base, "GET", "/boom", None).await.status, 500);
+    assert_eq!(call(&base, "GET", "/users/5", None).await.status, 200);
+    let errors = clients.error_client.clone().unwrap();
+    for _ in 0..100 {
+        if errors.stats().sent >= 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(collector.errors().len(), 1);
+    assert!(collector.metrics().is_empty());
+
+    let (router, clients) = setup_monlight(app(), MonlightOptions::new("unused")).unwrap();
+    assert!(clients.error_client.is_none() && clients.metrics_client.is_none());
+    let base = serve(router).await;
+    assert_eq!(call(&base, "GET", "/users/9", None).await.body, "user 9");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_metrics_layer_works_on_any_tower_service() {
+    use tower::{Layer, ServiceExt};
+    let collector = Collector::start();
+    let metrics = MetricsClient::new(&collector.url(), collector.api_key()).unwrap();
+    let service = RequestMetricsLayer::new(metrics.clone()).layer(tower::service_fn(
+        |_req: http::Request<String>| async {
+            Ok::<_, std::convert::Infallible>(
+                http::Response::builder()
+                    .status(204)
+                    .body(String::new())
+                    .unwrap(),
+            )
+        },
+    ));
+    let response = service
+        .oneshot(
+            http::Request::builder()
+                .method("DELETE")
+                .uri("/raw/7?x=1")
+                .body(String::new())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+    tokio::task::spawn_blocking(move || metrics.flush())
+        .await
+        .unwrap();
+    let items = collector.metrics();
+    let counter = &series(&items, "http_requests_total")[0]["labels"];
+    assert_eq!(
+        counter,
+        &json!({"endpoint": "/raw/7", "method": "DELETE", "status": "204"})
+    );
+}
