@@ -66,62 +66,145 @@ pub fn encode_batch<S: AsRef<[u8]> + AsMut<[u8]>>(
     limits: BatchLimits,
     out: &mut [u8],
 ) -> Option<Batch> {
-    loop {
-        if buffer.is_empty() {
-            return None;
-        }
-        let (batch, oversize) = write_array(buffer, project, limits, out);
-        if batch.points > 0 {
-            buffer.remove_front(batch.points);
-            return Some(batch);
-        }
-        if oversize {
-            buffer.remove_front(1);
-            buffer.stats_mut().dropped_oversize += 1;
-        }
-    }
+    let mut writer = BatchWriter::new(out, limits);
+    writer.take_from(buffer, project, usize::MAX);
+    writer.finish()
 }
 
-/// Writes `[item,item,...]`; returns the batch and whether the first point
-/// failed to fit on its own.
-fn write_array<S: AsRef<[u8]> + AsMut<[u8]>>(
-    buffer: &MetricBuffer<S>,
-    project: Option<&str>,
-    limits: BatchLimits,
-    out: &mut [u8],
-) -> (Batch, bool) {
-    let max_items = limits.max_items.min(MAX_BATCH_ITEMS);
-    // One byte is kept for the closing bracket.
-    let end = out.len().min(limits.max_bytes).min(MAX_METRICS_BODY);
-    if end < 2 {
-        return (Batch::default(), true);
-    }
-    let end = end - 1;
-    out[0] = b'[';
-    let mut pos = 1;
-    let mut points = 0;
-    for point in buffer.iter().take(max_items) {
-        let start = if points == 0 { pos } else { pos + 1 };
-        if start >= end {
-            break;
+/// Builds one batch step by step, so that a buffer shared with recording
+/// code is locked only for short steps (the [`Flusher`](crate::Flusher)
+/// moves 64 points per lock), never for a whole batch.
+///
+/// ```
+/// use monlight_core::{BatchLimits, BatchWriter, Metric, MetricBuffer};
+///
+/// let mut buffer = MetricBuffer::<[u8; 1024]>::new();
+/// for _ in 0..3 {
+///     buffer.record(&Metric::counter("c", &[], 1.0)).unwrap();
+/// }
+/// let mut out = [0u8; 256];
+/// let mut writer = BatchWriter::new(&mut out, BatchLimits::default());
+/// assert_eq!(writer.take_from(&mut buffer, None, 2), 2); // one short step
+/// assert_eq!(writer.take_from(&mut buffer, None, 2), 1); // the next one
+/// let batch = writer.finish().unwrap();
+/// assert_eq!(batch.points, 3);
+/// assert!(buffer.is_empty());
+/// ```
+pub struct BatchWriter<'o> {
+    out: &'o mut [u8],
+    /// Items end before this index (one byte is kept for `]`).
+    end: usize,
+    pos: usize,
+    points: usize,
+    max_items: usize,
+    full: bool,
+}
+
+impl<'o> BatchWriter<'o> {
+    /// Starts a batch in `out`, within `limits` and the server's limits.
+    pub fn new(out: &'o mut [u8], limits: BatchLimits) -> Self {
+        let room = out.len().min(limits.max_bytes).min(MAX_METRICS_BODY);
+        let (pos, end) = if room >= 2 {
+            out[0] = b'[';
+            (1, room - 1)
+        } else {
+            (0, 0) // not even `[]` fits: every point is oversize
+        };
+        Self {
+            out,
+            end,
+            pos,
+            points: 0,
+            max_items: limits.max_items.min(MAX_BATCH_ITEMS),
+            full: false,
         }
-        match serde_json_core::to_slice(&Item { point, project }, &mut out[start..end]) {
-            Ok(written) => {
-                if points > 0 {
-                    out[pos] = b',';
-                }
-                pos = start + written;
-                points += 1;
+    }
+
+    /// `true` once the next point would cross a limit.
+    pub fn is_full(&self) -> bool {
+        self.full
+    }
+
+    /// Moves up to `max_points` of the oldest buffered points into the
+    /// batch, removing them from the buffer, and stops early when the batch
+    /// is full. A point that cannot fit even alone is removed and counted in
+    /// [`Stats::dropped_oversize`](crate::Stats::dropped_oversize). Returns
+    /// how many points left the buffer.
+    pub fn take_from<S: AsRef<[u8]> + AsMut<[u8]>>(
+        &mut self,
+        buffer: &mut MetricBuffer<S>,
+        project: Option<&str>,
+        max_points: usize,
+    ) -> usize {
+        let mut taken = 0;
+        while taken < max_points && !self.full && !buffer.is_empty() {
+            let (moved, oversize) = self.write_points(buffer, project, max_points - taken);
+            buffer.remove_front(moved);
+            taken += moved;
+            if oversize {
+                buffer.remove_front(1);
+                buffer.stats_mut().dropped_oversize += 1;
+                taken += 1;
             }
-            Err(_) => break,
         }
+        taken
     }
-    out[pos] = b']';
-    let batch = Batch {
-        bytes: pos + 1,
-        points,
-    };
-    (batch, points == 0)
+
+    /// Appends points; returns how many, and whether the next one is
+    /// oversize (it did not fit into an empty batch).
+    fn write_points<S: AsRef<[u8]> + AsMut<[u8]>>(
+        &mut self,
+        buffer: &MetricBuffer<S>,
+        project: Option<&str>,
+        max_points: usize,
+    ) -> (usize, bool) {
+        let mut moved = 0;
+        for point in buffer.iter().take(max_points) {
+            if self.points == self.max_items {
+                self.full = true;
+                break;
+            }
+            let start = if self.points == 0 {
+                self.pos
+            } else {
+                self.pos + 1
+            };
+            let written = if start < self.end {
+                serde_json_core::to_slice(&Item { point, project }, &mut self.out[start..self.end])
+                    .ok()
+            } else {
+                None
+            };
+            match written {
+                Some(written) => {
+                    if self.points > 0 {
+                        self.out[self.pos] = b',';
+                    }
+                    self.pos = start + written;
+                    self.points += 1;
+                    moved += 1;
+                }
+                None if self.points == 0 => return (moved, true),
+                None => {
+                    self.full = true;
+                    break;
+                }
+            }
+        }
+        (moved, false)
+    }
+
+    /// Closes the array; `None` if no point made it in.
+    pub fn finish(self) -> Option<Batch> {
+        if self.points == 0 {
+            return None;
+        }
+        self.out[self.pos] = b']';
+        Some(Batch {
+            bytes: self.pos + 1,
+            points: self.points,
+        })
+    }
 }
 
 /// One array item as the collector expects it.

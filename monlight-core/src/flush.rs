@@ -4,7 +4,7 @@
 
 use core::cell::RefCell;
 
-use crate::batch::{Batch, BatchLimits, encode_batch};
+use crate::batch::{Batch, BatchLimits, BatchWriter};
 use crate::buffer::MetricBuffer;
 use crate::transport::{AsyncTransport, Endpoint, Outcome, Transport};
 
@@ -75,6 +75,12 @@ pub struct FlushReport {
     pub last_failure: Option<Outcome>,
 }
 
+/// Points moved into a batch per lock of the shared buffer by default:
+/// about 25 us of encoding on a server, so recording threads wait at most
+/// that long. On a device whose mutex is a critical section, lower it with
+/// [`Flusher::with_points_per_lock`].
+pub const POINTS_PER_LOCK: usize = 64;
+
 /// The flush engine for the metrics endpoint.
 ///
 /// It sends only what was buffered when the flush began (points recorded
@@ -105,6 +111,7 @@ pub struct FlushReport {
 pub struct Flusher<'p> {
     project: Option<&'p str>,
     limits: BatchLimits,
+    points_per_lock: usize,
     pause: Pause,
 }
 
@@ -114,6 +121,7 @@ impl<'p> Flusher<'p> {
         Self {
             project,
             limits: BatchLimits::default(),
+            points_per_lock: POINTS_PER_LOCK,
             pause: Pause::default(),
         }
     }
@@ -123,6 +131,14 @@ impl<'p> Flusher<'p> {
     #[must_use]
     pub fn with_limits(mut self, limits: BatchLimits) -> Self {
         self.limits = limits;
+        self
+    }
+
+    /// The same flusher holding the buffer's lock for at most `points`
+    /// points at a time (at least 1).
+    #[must_use]
+    pub fn with_points_per_lock(mut self, points: usize) -> Self {
+        self.points_per_lock = points.max(1);
         self
     }
 
@@ -169,6 +185,8 @@ impl<'p> Flusher<'p> {
     }
 
     /// Takes the next batch unless paused or this flush's share is sent.
+    /// The buffer is locked for a few points at a time (`points_per_lock`),
+    /// so recording never waits for a whole batch to be encoded.
     fn next_batch<B: BufferAccess>(
         &self,
         buffer: &B,
@@ -184,21 +202,21 @@ impl<'p> Flusher<'p> {
             report.paused = true;
             return None;
         }
-        let limits = BatchLimits {
-            max_items: self.limits.max_items.min(*budget),
-            ..self.limits
-        };
-        let project = self.project;
-        let (batch, oversize) = buffer.with_buffer(|b| {
-            let before = b.stats().dropped_oversize;
-            let batch = encode_batch(b, project, limits, out);
-            (batch, b.stats().dropped_oversize - before)
-        });
-        report.dropped += oversize as u32;
-        *budget = budget.saturating_sub(oversize as usize);
-        let batch = batch?;
-        *budget = budget.saturating_sub(batch.points);
-        Some(batch)
+        let mut writer = BatchWriter::new(out, self.limits);
+        while *budget > 0 && !writer.is_full() {
+            let step = (*budget).min(self.points_per_lock);
+            let (taken, oversize) = buffer.with_buffer(|b| {
+                let before = b.stats().dropped_oversize;
+                let taken = writer.take_from(b, self.project, step);
+                (taken, b.stats().dropped_oversize - before)
+            });
+            report.dropped += oversize as u32;
+            *budget -= taken;
+            if taken < step {
+                break; // the buffer is empty or the batch is full
+            }
+        }
+        writer.finish()
     }
 
     /// Counts a batch's outcome and starts a pause on 429.

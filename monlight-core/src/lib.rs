@@ -66,9 +66,9 @@ mod timestamp;
 mod traceback;
 mod transport;
 
-pub use batch::{Batch, BatchLimits, encode_batch};
+pub use batch::{Batch, BatchLimits, BatchWriter, encode_batch};
 pub use buffer::{LabelsRef, MetricBuffer, PointRef, Points, RecordError, record_len};
-pub use flush::{BufferAccess, FlushReport, Flusher, Pause};
+pub use flush::{BufferAccess, FlushReport, Flusher, POINTS_PER_LOCK, Pause};
 pub use metric::{InvalidProject, Label, Metric, MetricError, MetricKind, validate_project};
 pub use report::{
     ALWAYS_EXCLUDED_HEADERS, ErrorReport, HeaderFilter, ReportError, RequestContext,

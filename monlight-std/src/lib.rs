@@ -57,7 +57,7 @@ pub use error_client::{ErrorClient, ErrorClientBuilder, RequestContext};
 pub use metrics_client::{
     DEFAULT_BUFFER_BYTES, DEFAULT_SHUTDOWN_TIMEOUT, MetricsClient, MetricsClientBuilder,
 };
-pub use monlight_core::{FlushReport, Stats};
+pub use monlight_core::{FlushReport, Label, Metric, MetricKind, Stats};
 pub use panic_hook::install_panic_hook;
 pub use reportable::Reportable;
 pub use transport::{AsyncHttp, BlockingHttp};
@@ -73,7 +73,8 @@ impl std::fmt::Debug for ApiKeyText {
     }
 }
 
-/// The README's examples, compiled and run as doc tests.
-#[cfg(doctest)]
+/// The README's examples, compiled and run as doc tests (its axum section
+/// needs the `axum` feature, which `cargo test --workspace` enables).
+#[cfg(all(doctest, feature = "axum"))]
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;

@@ -234,24 +234,48 @@ impl MetricsClient {
     }
 
     fn record(&self, kind: MetricKind, name: &str, value: f64, labels: &[Label<'_>]) {
-        let metric = Metric {
-            kind,
-            name,
-            labels,
-            value,
-            timestamp: Some(unix_now()),
-        };
-        let result = self.inner.shared.buffer.lock().record(&metric);
-        match result {
-            Ok(()) => {}
-            Err(RecordError::Full) => {
+        self.record_all(&[Metric::new(kind, name, labels, value)]);
+    }
+
+    /// Records several points under one lock and one clock reading, each
+    /// stamped with the current UTC second (e.g. a request's counter and
+    /// histogram). Every refusal is counted; the first is logged (outside
+    /// the lock).
+    ///
+    /// ```no_run
+    /// use monlight_std::{Metric, MetricsClient};
+    ///
+    /// let metrics = MetricsClient::new("http://localhost:5012", "my-key")?;
+    /// let labels = [("route", "/checkout")];
+    /// metrics.record_all(&[Metric::counter("orders_total", &labels, 1.0), Metric::histogram("order_eur", &labels, 42.0)]);
+    /// # Ok::<(), monlight_std::ConfigError>(())
+    /// ```
+    pub fn record_all(&self, points: &[Metric<'_>]) {
+        let now = unix_now();
+        let mut first_refusal = None;
+        {
+            let mut buffer = self.inner.shared.buffer.lock();
+            for point in points {
+                if let Err(e) = buffer.record(&point.at(now)) {
+                    first_refusal.get_or_insert((e, point.name));
+                }
+            }
+        }
+        if let Some((error, name)) = first_refusal {
+            self.warn_refused(error, name);
+        }
+    }
+
+    fn warn_refused(&self, error: RecordError, name: &str) {
+        match error {
+            RecordError::Full => {
                 if !self.inner.shared.warned_full.swap(true, Ordering::Relaxed) {
                     log::warn!(
                         "monlight: metrics buffer full, dropping points until the next flush (counted in stats)"
                     );
                 }
             }
-            Err(RecordError::Invalid(e)) => {
+            RecordError::Invalid(e) => {
                 log::warn!("monlight: metric {:?} dropped: {e}", truncate(name, 64));
             }
         }

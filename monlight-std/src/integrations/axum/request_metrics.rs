@@ -10,7 +10,7 @@ use axum::extract::MatchedPath;
 use http::{Method, Request, Response, StatusCode, Uri};
 use tower::{Layer, Service};
 
-use crate::MetricsClient;
+use crate::{Metric, MetricsClient};
 
 /// A tower [`Layer`] that records, for every request, `http_requests_total`
 /// (counter, 1) and `http_request_duration_seconds` (histogram, seconds)
@@ -21,7 +21,8 @@ use crate::MetricsClient;
 /// without a matched route (a 404, or a plain tower service) it is the raw
 /// path. The response is passed on untouched; recording is two appends to
 /// the client's buffer, never a network wait, and allocates nothing per
-/// request (the labels borrow the route, method and status).
+/// request (the labels borrow the route, method and status; both points
+/// go in under one lock).
 ///
 /// ```no_run
 /// use axum::{Router, routing::get};
@@ -127,9 +128,10 @@ impl Pending {
             ("endpoint", self.endpoint.as_str()),
             ("status", status.as_str()),
         ];
-        self.metrics.counter("http_requests_total", &labels);
-        self.metrics
-            .histogram("http_request_duration_seconds", seconds, &labels);
+        self.metrics.record_all(&[
+            Metric::counter("http_requests_total", &labels, 1.0),
+            Metric::histogram("http_request_duration_seconds", &labels, seconds),
+        ]);
     }
 }
 

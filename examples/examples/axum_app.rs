@@ -1,0 +1,106 @@
+//! An axum service instrumented by monlight in one call.
+//!
+//! ```sh
+//! cargo run -p monlight-examples --example axum_app
+//! # then, in another terminal:
+//! curl localhost:3000/users/42
+//! curl localhost:3000/orders/abc        # a handler error, reported as ParseIntError
+//! curl localhost:3000/boom              # a panic: 500 {"detail": "Internal server error"}, reported
+//! curl localhost:3000/nope              # a 404, counted with its raw path
+//! ```
+//!
+//! Ctrl-C stops the server gracefully and flushes the metrics. With
+//! `MONLIGHT_ERROR_TRACKER_URL`, `MONLIGHT_METRICS_COLLECTOR_URL` and
+//! `MONLIGHT_API_KEY` set it reports to those servers; otherwise to a local
+//! collector whose contents it prints at the end. `PORT` changes the port.
+
+use std::env;
+
+use axum::Router;
+use axum::extract::Path;
+use axum::routing::get;
+use monlight_std::integrations::axum::{HandlerError, MonlightOptions, setup_monlight};
+use monlight_tests::Collector;
+
+async fn user(Path(id): Path<u64>) -> String {
+    format!("user {id}\n")
+}
+
+/// `?` turns any error into a 500 that monlight reports with its real type,
+/// message and the line of the `?`.
+async fn order(Path(id): Path<String>) -> Result<String, HandlerError> {
+    let id: u64 = id.parse()?;
+    Ok(format!("order {id}\n"))
+}
+
+async fn boom() -> &'static str {
+    panic!("something impossible happened")
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let configured = (
+        env::var("MONLIGHT_ERROR_TRACKER_URL"),
+        env::var("MONLIGHT_METRICS_COLLECTOR_URL"),
+        env::var("MONLIGHT_API_KEY"),
+    );
+    let (local, options) = match configured {
+        (Ok(errors), Ok(metrics), Ok(key)) => (
+            None,
+            MonlightOptions::new(key)
+                .error_tracker_url(errors)
+                .metrics_collector_url(metrics),
+        ),
+        _ => {
+            let collector = Collector::start();
+            println!(
+                "No MONLIGHT_* servers configured: reporting to a local collector at {}",
+                collector.url()
+            );
+            let options = MonlightOptions::new(collector.api_key())
+                .error_tracker_url(collector.url())
+                .metrics_collector_url(collector.url());
+            (Some(collector), options)
+        }
+    };
+
+    let app = Router::new()
+        .route("/users/{id}", get(user))
+        .route("/orders/{id}", get(order))
+        .route("/boom", get(boom));
+    let (app, clients) = setup_monlight(app, options.project("axum-example"))?;
+
+    let port = env::var("PORT").unwrap_or_else(|_| "3000".into());
+    let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}")).await?;
+    println!(
+        "Listening on http://{}; Ctrl-C to stop",
+        listener.local_addr()?
+    );
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+
+    // Graceful shutdown: send what is buffered (blocking, so off the runtime).
+    if let Some(metrics) = clients.metrics_client.clone() {
+        tokio::task::spawn_blocking(move || metrics.shutdown()).await?;
+    }
+    if let Some(collector) = local {
+        println!(
+            "\nThe collector stored {} error report(s) and {} metric point(s):",
+            collector.errors().len(),
+            collector.metrics().len()
+        );
+        for error in collector.errors() {
+            println!(
+                "  error [{}] {} {}",
+                error.status, error.body["exception_type"], error.body["message"]
+            );
+        }
+        for item in collector.metrics() {
+            println!("  {item}");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,238 @@
+//! Throughput and p99 latency of a minimal axum app with and without
+//! monlight's `setup_monlight` (both layers), same process, same run, with a
+//! keep-alive HTTP/1.1 load generator on loopback.
+//!
+//! ```sh
+//! cargo run --profile bench -p monlight-examples --example axum_overhead
+//! ```
+//!
+//! The server runs on one tokio worker thread and the load generator on
+//! another, so each has one core of a two-core machine. The metrics client
+//! flushes every second, as in production, to a sink that reads each batch
+//! and answers 202 (a real collector runs elsewhere; parsing its JSON here
+//! would take CPU from the app being measured). Rounds alternate between the
+//! variants, in a rotating order, so drift affects all alike.
+
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::Path;
+use axum::routing::get;
+use monlight_std::integrations::axum::{
+    ErrorReportingLayer, MonlightOptions, RequestMetricsLayer, setup_monlight,
+};
+use monlight_std::{ErrorClient, MetricsClient};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+const CONNECTIONS: usize = 32;
+const ROUND: Duration = Duration::from_secs(1);
+const ROUNDS: usize = 12;
+
+fn app() -> Router {
+    Router::new().route(
+        "/users/{id}",
+        get(|Path(id): Path<u64>| async move { format!("user {id}") }),
+    )
+}
+
+/// Starts `app` on its own single-worker runtime; returns its address.
+fn serve(app: Router) -> std::net::SocketAddr {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap()).unwrap();
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    rx.recv().unwrap()
+}
+
+/// One keep-alive connection sending GETs back to back; returns latencies.
+async fn connection(addr: std::net::SocketAddr, until: Instant) -> Vec<Duration> {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.set_nodelay(true).unwrap();
+    let request = b"GET /users/42 HTTP/1.1\r\nHost: bench\r\n\r\n";
+    let mut buf = vec![0u8; 4096];
+    let mut latencies = Vec::with_capacity(100_000);
+    while Instant::now() < until {
+        let start = Instant::now();
+        stream.write_all(request).await.unwrap();
+        let mut filled = 0;
+        loop {
+            let n = stream.read(&mut buf[filled..]).await.unwrap();
+            assert!(n > 0, "server closed");
+            filled += n;
+            let text = &buf[..filled];
+            if let Some(end) = text.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = std::str::from_utf8(&text[..end])
+                    .unwrap()
+                    .to_ascii_lowercase();
+                let length: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .map_or(0, |v| v.trim().parse().unwrap());
+                if filled >= end + 4 + length {
+                    assert!(head.starts_with("http/1.1 200"), "{head}");
+                    break;
+                }
+            }
+        }
+        latencies.push(start.elapsed());
+    }
+    latencies
+}
+
+/// Requests per second and all latencies of one round against `addr`.
+fn round(load: &tokio::runtime::Runtime, addr: std::net::SocketAddr) -> (f64, Vec<Duration>) {
+    load.block_on(async {
+        let until = Instant::now() + ROUND;
+        let tasks: Vec<_> = (0..CONNECTIONS)
+            .map(|_| tokio::spawn(connection(addr, until)))
+            .collect();
+        let mut all = Vec::new();
+        for task in tasks {
+            all.extend(task.await.unwrap());
+        }
+        (all.len() as f64 / ROUND.as_secs_f64(), all)
+    })
+}
+
+fn p99(latencies: &mut [Duration]) -> Duration {
+    latencies.sort_unstable();
+    latencies[latencies.len() * 99 / 100]
+}
+
+/// A collector stand-in that reads each request and answers 202 without
+/// looking at the body.
+fn sink() -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut data = Vec::new();
+            let mut buf = vec![0u8; 64 * 1024];
+            while let Ok(n) = stream.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                data.extend_from_slice(&buf[..n]);
+                if let Some(end) = data.windows(4).position(|w| w == b"\r\n\r\n") {
+                    let head = String::from_utf8_lossy(&data[..end]).to_ascii_lowercase();
+                    let length: usize = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .map_or(0, |v| v.trim().parse().unwrap_or(0));
+                    if data.len() >= end + 4 + length {
+                        break;
+                    }
+                }
+            }
+            let _ = stream.write_all(b"HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\n\r\n{}");
+        }
+    });
+    url
+}
+
+struct Variant {
+    name: &'static str,
+    addr: std::net::SocketAddr,
+    rps: Vec<f64>,
+    latencies: Vec<Duration>,
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let url = sink();
+    let metrics = MetricsClient::builder(&url, "bench")
+        .flush_interval(Duration::from_secs(1))
+        .build()?;
+    metrics.start();
+    let errors = ErrorClient::new(&url, "bench")?;
+    let options = MonlightOptions::new("bench")
+        .error_tracker_url(&url)
+        .metrics_collector_url(&url)
+        .flush_interval(Duration::from_secs(1));
+    let (instrumented, clients) = setup_monlight(app(), options)?;
+
+    let variant = |name, addr| Variant {
+        name,
+        addr,
+        rps: Vec::new(),
+        latencies: Vec::new(),
+    };
+    let mut variants = [
+        variant("bare", serve(app())),
+        variant("setup_monlight (both)", serve(instrumented)),
+        variant(
+            "RequestMetricsLayer",
+            serve(app().layer(RequestMetricsLayer::new(metrics.clone()))),
+        ),
+        variant(
+            "ErrorReportingLayer",
+            serve(app().layer(ErrorReportingLayer::new(errors))),
+        ),
+        // What any layer added with Router::layer costs (axum boxes it).
+        variant(
+            "no-op layer",
+            serve(app().layer(tower::util::MapRequestLayer::new(
+                |r: axum::extract::Request| r,
+            ))),
+        ),
+        // A second bare server: the spread between the two is the noise.
+        variant("bare (control)", serve(app())),
+    ];
+    let load = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    for v in &variants {
+        round(&load, v.addr); // warm-up
+    }
+    let count = variants.len();
+    for r in 0..ROUNDS {
+        // Rotate the order each round so no variant always goes first.
+        for i in 0..count {
+            let v = &mut variants[(i + r) % count];
+            let (rps, latencies) = round(&load, v.addr);
+            v.rps.push(rps);
+            v.latencies.extend(latencies);
+        }
+    }
+
+    println!(
+        "minimal axum app, {CONNECTIONS} keep-alive connections, {ROUNDS} rounds of {ROUND:?} per variant, median round:"
+    );
+    let mut bare = 0.0;
+    for v in &mut variants {
+        v.rps.sort_by(f64::total_cmp);
+        let rps = v.rps[v.rps.len() / 2];
+        if v.name == "bare" {
+            bare = rps;
+        }
+        println!(
+            "  {:<22} {rps:>9.0} req/s  {:>6.1} %   p99 {:>8.1?}",
+            v.name,
+            100.0 * rps / bare,
+            p99(&mut v.latencies)
+        );
+    }
+    for client in [clients.metrics_client.expect("enabled"), metrics] {
+        client.shutdown();
+        let stats = client.stats();
+        println!(
+            "  metric points: recorded {}, delivered {}, dropped {} (full {})",
+            stats.recorded,
+            stats.sent,
+            stats.dropped(),
+            stats.dropped_full
+        );
+    }
+    Ok(())
+}
