@@ -1,9 +1,8 @@
 //! The batch writer: buffered points, oldest first, encoded as one JSON array
 //! that respects every limit of the collector.
 
-use serde::ser::{Serialize, SerializeMap, SerializeStruct, Serializer};
-
-use crate::buffer::{LabelsRef, MetricBuffer, PointRef};
+use crate::buffer::{MetricBuffer, PointRef};
+use crate::json::JsonWriter;
 use crate::limits::{MAX_BATCH_ITEMS, MAX_METRICS_BODY};
 use crate::timestamp::UtcTimestamp;
 
@@ -98,6 +97,8 @@ pub struct BatchWriter<'o> {
     points: usize,
     max_items: usize,
     full: bool,
+    /// The last timestamp formatted: points of one batch mostly share it.
+    last_timestamp: Option<(u64, UtcTimestamp)>,
 }
 
 impl<'o> BatchWriter<'o> {
@@ -117,6 +118,7 @@ impl<'o> BatchWriter<'o> {
             points: 0,
             max_items: limits.max_items.min(MAX_BATCH_ITEMS),
             full: false,
+            last_timestamp: None,
         }
     }
 
@@ -170,8 +172,8 @@ impl<'o> BatchWriter<'o> {
                 self.pos + 1
             };
             let written = if start < self.end {
-                serde_json_core::to_slice(&Item { point, project }, &mut self.out[start..self.end])
-                    .ok()
+                let out = &mut self.out[start..self.end];
+                write_item(&point, project, out, &mut self.last_timestamp)
             } else {
                 None
             };
@@ -207,43 +209,49 @@ impl<'o> BatchWriter<'o> {
     }
 }
 
-/// One array item as the collector expects it.
-struct Item<'a> {
-    point: PointRef<'a>,
-    project: Option<&'a str>,
-}
-
-impl Serialize for Item<'_> {
-    fn serialize<Ser: Serializer>(&self, serializer: Ser) -> Result<Ser::Ok, Ser::Error> {
-        let p = &self.point;
-        let timestamp = p.timestamp.and_then(UtcTimestamp::from_unix);
-        let fields = 3
-            + usize::from(!p.labels.is_empty())
-            + usize::from(timestamp.is_some())
-            + usize::from(self.project.is_some());
-        let mut s = serializer.serialize_struct("Metric", fields)?;
-        s.serialize_field("name", p.name)?;
-        s.serialize_field("type", p.kind.as_str())?;
-        s.serialize_field("value", &p.value)?;
-        if !p.labels.is_empty() {
-            s.serialize_field("labels", &p.labels)?;
+/// Writes one array item as the collector expects it:
+/// `{"name":..,"type":..,"value":..[,"labels":{..}][,"timestamp":..][,"project":..]}`.
+/// Returns its length, or `None` if it does not fit `out`.
+fn write_item(
+    point: &PointRef<'_>,
+    project: Option<&str>,
+    out: &mut [u8],
+    last_timestamp: &mut Option<(u64, UtcTimestamp)>,
+) -> Option<usize> {
+    let mut w = JsonWriter::new(out, 0);
+    w.raw(b"{\"name\":")?;
+    w.string(point.name)?;
+    w.raw(b",\"type\":\"")?;
+    w.raw(point.kind.as_str().as_bytes())?;
+    w.raw(b"\",\"value\":")?;
+    w.number(point.value)?;
+    if !point.labels.is_empty() {
+        w.raw(b",\"labels\":{")?;
+        for (i, (key, value)) in point.labels.iter().enumerate() {
+            if i > 0 {
+                w.raw(b",")?;
+            }
+            w.string(key)?;
+            w.raw(b":")?;
+            w.string(value)?;
         }
-        if let Some(ts) = &timestamp {
-            s.serialize_field("timestamp", ts)?;
-        }
-        if let Some(project) = self.project {
-            s.serialize_field("project", project)?;
-        }
-        s.end()
+        w.raw(b"}")?;
     }
-}
-
-impl Serialize for LabelsRef<'_> {
-    fn serialize<Ser: Serializer>(&self, serializer: Ser) -> Result<Ser::Ok, Ser::Error> {
-        let mut map = serializer.serialize_map(Some(self.len()))?;
-        for (key, value) in self.iter() {
-            map.serialize_entry(key, value)?;
+    if let Some(secs) = point.timestamp {
+        let timestamp = match *last_timestamp {
+            Some((cached, formatted)) if cached == secs => Some(formatted),
+            _ => UtcTimestamp::from_unix(secs).inspect(|t| *last_timestamp = Some((secs, *t))),
+        };
+        if let Some(timestamp) = timestamp {
+            w.raw(b",\"timestamp\":\"")?;
+            w.raw(timestamp.as_str().as_bytes())?;
+            w.raw(b"\"")?;
         }
-        map.end()
     }
+    if let Some(project) = project {
+        w.raw(b",\"project\":")?;
+        w.string(project)?;
+    }
+    w.raw(b"}")?;
+    Some(w.pos)
 }

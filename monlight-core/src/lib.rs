@@ -58,6 +58,7 @@ mod batch;
 mod buffer;
 mod flush;
 pub mod http;
+mod json;
 pub mod limits;
 mod metric;
 mod report;

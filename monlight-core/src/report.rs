@@ -5,6 +5,7 @@ use core::fmt;
 
 use serde::ser::{Serialize, SerializeMap, SerializeStruct, Serializer};
 
+use crate::json::{escaped_char_len, escaped_len};
 use crate::limits::{MAX_ERROR_BODY, MAX_EXCEPTION_TYPE_CHARS};
 use crate::metric::validate_project;
 
@@ -252,19 +253,6 @@ impl Serialize for Text<'_> {
         } else {
             serializer.serialize_str(self.head)
         }
-    }
-}
-
-/// Bytes `s` takes inside a JSON string as serde-json-core escapes it.
-pub(crate) fn escaped_len(s: &str) -> usize {
-    s.chars().map(escaped_char_len).sum()
-}
-
-fn escaped_char_len(c: char) -> usize {
-    match c {
-        '"' | '\\' | '\u{8}' | '\t' | '\n' | '\u{c}' | '\r' => 2,
-        '\0'..='\u{1f}' => 6,
-        _ => c.len_utf8(),
     }
 }
 

@@ -144,25 +144,40 @@ pub fn setup_monlight<S>(
 where
     S: Clone + Send + Sync + 'static,
 {
-    let mut clients = MonlightClients::default();
-    let mut app = app;
-    if let Some(url) = &options.error_tracker_url {
-        let errors = ErrorClient::builder(url, &options.api_key.0)
-            .project(&options.project)
-            .environment(&options.environment)
-            .build()?;
-        // Inner layer: a panic becomes a 500 before the metrics layer sees it.
-        app = app.layer(ErrorReportingLayer::new(errors.clone()));
-        clients.error_client = Some(errors);
+    let error_client = match &options.error_tracker_url {
+        Some(url) => Some(
+            ErrorClient::builder(url, &options.api_key.0)
+                .project(&options.project)
+                .environment(&options.environment)
+                .build()?,
+        ),
+        None => None,
+    };
+    let metrics_client = match &options.metrics_collector_url {
+        Some(url) => Some(
+            MetricsClient::builder(url, &options.api_key.0)
+                .project(&options.project)
+                .flush_interval(options.flush_interval)
+                .build()?,
+        ),
+        None => None,
+    };
+    let clients = MonlightClients {
+        error_client,
+        metrics_client,
+    };
+    if clients.error_client.is_none() && clients.metrics_client.is_none() {
+        return Ok((app, clients));
     }
-    if let Some(url) = &options.metrics_collector_url {
-        let metrics = MetricsClient::builder(url, &options.api_key.0)
-            .project(&options.project)
-            .flush_interval(options.flush_interval)
-            .build()?;
+    if let Some(metrics) = &clients.metrics_client {
         metrics.start();
-        app = app.layer(RequestMetricsLayer::new(metrics.clone()));
-        clients.metrics_client = Some(metrics);
     }
+    // One `Router::layer` call for both: axum boxes each layer it applies,
+    // so stacking them first saves a box and a dynamic call per request.
+    // Metrics outside, errors inside: a panic is a 500 before it is counted.
+    let layers = tower::ServiceBuilder::new()
+        .option_layer(clients.metrics_client.clone().map(RequestMetricsLayer::new))
+        .option_layer(clients.error_client.clone().map(ErrorReportingLayer::new));
+    let app = app.layer(layers);
     Ok((app, clients))
 }

@@ -1,0 +1,70 @@
+//! Instructions per request of the axum layers, counted by callgrind (a
+//! deterministic count, unlike wall time on a shared machine).
+//!
+//! ```sh
+//! bash examples/layer_instructions.sh   # runs this under valgrind per variant
+//! ```
+//!
+//! Usage: `layer_instructions <variant> <requests>`; variants: bare, noop,
+//! metrics, errors, setup.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, Request};
+use axum::routing::get;
+use monlight_std::integrations::axum::{
+    ErrorReportingLayer, MonlightOptions, RequestMetricsLayer, setup_monlight,
+};
+use monlight_std::{ErrorClient, MetricsClient};
+use tower::ServiceExt;
+
+fn app() -> Router {
+    Router::new().route(
+        "/users/{id}",
+        get(|Path(id): Path<u64>| async move { format!("user {id}") }),
+    )
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let variant = args.next().unwrap_or_else(|| "bare".into());
+    let requests: usize = args.next().map_or(Ok(1000), |n| n.parse())?;
+    // Nothing listens on port 9 and nothing is flushed during the run.
+    let url = "http://127.0.0.1:9";
+    let metrics = || {
+        MetricsClient::builder(url, "k")
+            .flush_interval(Duration::from_secs(3600))
+            .buffer_bytes(64 << 20)
+            .build()
+    };
+    let router = match variant.as_str() {
+        "bare" => app(),
+        "noop" => app().layer(tower::util::MapRequestLayer::new(|r: Request| r)),
+        "metrics" => app().layer(RequestMetricsLayer::new(metrics()?)),
+        "errors" => app().layer(ErrorReportingLayer::new(ErrorClient::new(url, "k")?)),
+        "setup" => {
+            let options = MonlightOptions::new("k")
+                .error_tracker_url(url)
+                .metrics_collector_url(url)
+                .flush_interval(Duration::from_secs(3600));
+            setup_monlight(app(), options)?.0
+        }
+        other => return Err(format!("unknown variant {other}").into()),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    for _ in 0..requests {
+        let request = axum::http::Request::builder()
+            .uri("/users/42")
+            .header("host", "bench")
+            .header("user-agent", "curl/8")
+            .header("accept", "*/*")
+            .body(Body::empty())?;
+        let response = runtime.block_on(router.clone().oneshot(request))?;
+        assert_eq!(response.status(), 200);
+    }
+    Ok(())
+}
