@@ -6,10 +6,10 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::{Json, Path};
 use axum::routing::{get, post};
-use monlight_std::MetricsClient;
 use monlight_std::integrations::axum::{
     HandlerError, MonlightClients, MonlightOptions, RequestMetricsLayer, setup_monlight,
 };
+use monlight_std::{ErrorClient, MetricsClient};
 use monlight_tests::Collector;
 use serde_json::{Value, json};
 
@@ -117,6 +117,17 @@ fn series<'a>(items: &'a [Value], name: &str) -> Vec<&'a Value> {
     items.iter().filter(|i| i["name"] == name).collect()
 }
 
+/// Reports are spawned, never awaited by the response: wait (at most 2 s)
+/// until `count` of them were delivered.
+async fn wait_for_sent_reports(client: &ErrorClient, count: u64) {
+    for _ in 0..100 {
+        if client.stats().sent >= count {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 fn shutdown(clients: &MonlightClients) {
     if let Some(metrics) = &clients.metrics_client {
         metrics.shutdown();
@@ -158,12 +169,7 @@ async fn one_call_instruments_the_whole_app() {
 
     // Reports are spawned; give them a moment, then flush the metrics.
     let errors_client = clients.error_client.clone().unwrap();
-    for _ in 0..100 {
-        if errors_client.stats().sent >= 2 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_for_sent_reports(&errors_client, 2).await;
     let clients2 = clients.clone();
     tokio::task::spawn_blocking(move || shutdown(&clients2))
         .await
@@ -311,12 +317,7 @@ async fn only_metrics_only_errors_or_nothing() {
     assert_eq!(call(&base, "GET", "/boom", None).await.status, 500);
     assert_eq!(call(&base, "GET", "/users/5", None).await.status, 200);
     let errors = clients.error_client.clone().unwrap();
-    for _ in 0..100 {
-        if errors.stats().sent >= 1 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_for_sent_reports(&errors, 1).await;
     assert_eq!(collector.errors().len(), 1);
     assert!(collector.metrics().is_empty());
 
