@@ -300,7 +300,6 @@ impl ErrorClient {
 
     /// Builds a report now and returns the future that sends it (for the
     /// integrations, which know the throw site themselves).
-    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
     pub(crate) fn report_at<R: Reportable + ?Sized>(
         &self,
         error: &R,

@@ -19,6 +19,7 @@ thread_local! {
     static CAUGHT: RefCell<Option<CaughtPanic>> = const { RefCell::new(None) };
 }
 
+#[cfg_attr(not(feature = "axum"), allow(dead_code))] // read by the integrations only
 /// A panic's message and location, kept for the integration that catches it
 /// (a caught payload carries no location).
 #[derive(Debug, Clone)]
@@ -29,6 +30,7 @@ pub(crate) struct CaughtPanic {
     pub(crate) column: u32,
 }
 
+#[cfg_attr(not(feature = "axum"), allow(dead_code))] // read by the integrations only
 /// Runs `f` (one poll of a handler) so that a panic inside it is recorded
 /// for [`take_caught_panic`] instead of being reported by the global hook.
 pub(crate) fn catching<R>(f: impl FnOnce() -> R) -> R {
@@ -39,6 +41,7 @@ pub(crate) fn catching<R>(f: impl FnOnce() -> R) -> R {
     result
 }
 
+#[cfg_attr(not(feature = "axum"), allow(dead_code))] // read by the integrations only
 /// The panic recorded by the last [`catching`] scope on this thread.
 pub(crate) fn take_caught_panic() -> Option<CaughtPanic> {
     CAUGHT.with(|c| c.borrow_mut().take())
@@ -64,6 +67,7 @@ fn record_if_caught(info: &PanicHookInfo<'_>) -> bool {
     true
 }
 
+#[cfg_attr(not(feature = "axum"), allow(dead_code))] // read by the integrations only
 /// Installs, once per process, a hook that records panics in [`catching`]
 /// scopes and otherwise defers to the hook that was there before.
 fn ensure_capture_hook() {
