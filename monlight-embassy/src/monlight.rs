@@ -1,0 +1,273 @@
+//! The state that recording code and the flush task share: the point
+//! buffer, the error queue, the wall clock and the flush signal.
+
+use core::cell::RefCell;
+
+use embassy_sync::blocking_mutex::Mutex;
+use embassy_sync::blocking_mutex::raw::RawMutex;
+use embassy_sync::signal::Signal;
+use embassy_time::Instant;
+use heapless::Deque;
+use monlight_core::{
+    BufferAccess, Label, Metric, MetricBuffer, MetricKind, RecordError, Stats, ThrowSite,
+};
+
+use crate::crash::Crash;
+use crate::errors::{ErrorStats, PANIC_EXCEPTION_TYPE, PendingError};
+
+/// Error reports [`Monlight`] queues by default.
+pub const DEFAULT_ERROR_QUEUE: usize = 4;
+
+/// monlight on a device: a `static` that any task (or, with
+/// `CriticalSectionRawMutex`, an interrupt) records into, and that the
+/// flush task ([`Monlight::run`]) drains over the network.
+///
+/// - `M`: the raw mutex (`CriticalSectionRawMutex` to record from anywhere,
+///   `ThreadModeRawMutex` for thread-mode tasks only). It is held for the
+///   few microseconds it takes to copy a point, never across the network.
+/// - `N`: bytes of point storage. A point takes
+///   [`record_len`](monlight_core::record_len) bytes (about 40 plus its
+///   name and labels); when full, new points are refused and counted.
+/// - `E`: error reports queued until the next flush (default
+///   [`DEFAULT_ERROR_QUEUE`]); about 220 bytes each.
+///
+/// Its RAM is [`Monlight::RAM_BYTES`], known at compile time.
+///
+/// ```
+/// use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
+/// use monlight_embassy::Monlight;
+///
+/// static MONLIGHT: Monlight<CriticalSectionRawMutex, 4096> = Monlight::new();
+///
+/// MONLIGHT.counter("boots_total", &[], 1.0).unwrap();
+/// MONLIGHT.gauge("temperature_celsius", &[("sensor", "boiler")], 21.5).unwrap();
+/// MONLIGHT.report_error("SensorTimeout", format_args!("sensor {} silent", 3));
+/// assert_eq!(MONLIGHT.stats().recorded, 2);
+/// assert_eq!(MONLIGHT.error_stats().queued, 1);
+/// ```
+pub struct Monlight<M: RawMutex, const N: usize, const E: usize = DEFAULT_ERROR_QUEUE> {
+    state: Mutex<M, RefCell<State<N, E>>>,
+    flush_now: Signal<M, ()>,
+}
+
+struct State<const N: usize, const E: usize> {
+    points: MetricBuffer<[u8; N]>,
+    errors: Deque<PendingError, E>,
+    error_stats: ErrorStats,
+    /// Unix seconds at `Instant` zero, once the application knows the time.
+    unix_at_boot: Option<u64>,
+}
+
+impl<M: RawMutex, const N: usize, const E: usize> Default for Monlight<M, N, E> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<M: RawMutex, const N: usize, const E: usize> Monlight<M, N, E> {
+    /// The RAM this value occupies (point storage, error queue, counters).
+    pub const RAM_BYTES: usize = core::mem::size_of::<Self>();
+
+    /// An empty buffer and queue, without wall clock.
+    pub const fn new() -> Self {
+        Self {
+            state: Mutex::new(RefCell::new(State {
+                points: MetricBuffer::new(),
+                errors: Deque::new(),
+                error_stats: ErrorStats {
+                    queued: 0,
+                    sent: 0,
+                    dropped_full: 0,
+                    dropped_rejected: 0,
+                    failed_attempts: 0,
+                },
+                unix_at_boot: None,
+            })),
+            flush_now: Signal::new(),
+        }
+    }
+
+    fn with_state<R>(&self, f: impl FnOnce(&mut State<N, E>) -> R) -> R {
+        self.state.lock(|state| f(&mut state.borrow_mut()))
+    }
+
+    /// Buffers a counter point (e.g. `1.0` per event).
+    pub fn counter(&self, name: &str, labels: &[Label<'_>], value: f64) -> Result<(), RecordError> {
+        self.record(Metric::new(MetricKind::Counter, name, labels, value))
+    }
+
+    /// Buffers a histogram point (e.g. a duration in seconds).
+    pub fn histogram(
+        &self,
+        name: &str,
+        labels: &[Label<'_>],
+        value: f64,
+    ) -> Result<(), RecordError> {
+        self.record(Metric::new(MetricKind::Histogram, name, labels, value))
+    }
+
+    /// Buffers a gauge point (a current value).
+    pub fn gauge(&self, name: &str, labels: &[Label<'_>], value: f64) -> Result<(), RecordError> {
+        self.record(Metric::new(MetricKind::Gauge, name, labels, value))
+    }
+
+    /// Buffers `metric`, stamped with the wall clock if one was set with
+    /// [`Monlight::set_unix_time`] and the point has no timestamp of its
+    /// own. A refused point (invalid, or buffer full) is counted in
+    /// [`Monlight::stats`]; it never blocks.
+    pub fn record(&self, metric: Metric<'_>) -> Result<(), RecordError> {
+        let since_boot = Instant::now().as_secs();
+        self.with_state(|state| {
+            let metric = match (metric.timestamp, state.unix_at_boot) {
+                (None, Some(at_boot)) => metric.at(at_boot + since_boot),
+                _ => metric,
+            };
+            state.points.record(&metric)
+        })
+    }
+
+    /// Tells monlight the current Unix time (from SNTP, an RTC, a GNSS
+    /// fix): from now on points carry UTC timestamps. Without it they carry
+    /// none and the server stamps their arrival.
+    pub fn set_unix_time(&self, unix_seconds: u64) {
+        let since_boot = Instant::now().as_secs();
+        self.with_state(|state| state.unix_at_boot = Some(unix_seconds.saturating_sub(since_boot)));
+    }
+
+    /// The current Unix time, if [`Monlight::set_unix_time`] was called.
+    pub fn unix_time(&self) -> Option<u64> {
+        let since_boot = Instant::now().as_secs();
+        self.with_state(|state| state.unix_at_boot.map(|at_boot| at_boot + since_boot))
+    }
+
+    /// Queues an error report with the caller's location as its throw site
+    /// (the tracker groups by type and site). The message is kept up to
+    /// [`ERROR_MESSAGE_BYTES`](crate::ERROR_MESSAGE_BYTES). Returns `false`
+    /// if the queue is full (the report is dropped and counted).
+    ///
+    /// ```
+    /// # use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
+    /// # use monlight_embassy::Monlight;
+    /// # static MONLIGHT: Monlight<CriticalSectionRawMutex, 1024> = Monlight::new();
+    /// let sensor = 3;
+    /// MONLIGHT.report_error("SensorTimeout", format_args!("no answer from sensor {sensor}"));
+    /// ```
+    #[track_caller]
+    pub fn report_error(
+        &self,
+        exception_type: &'static str,
+        message: impl core::fmt::Display,
+    ) -> bool {
+        self.queue_error(PendingError::new(
+            exception_type,
+            message,
+            ThrowSite::caller(),
+        ))
+    }
+
+    /// [`Monlight::report_error`] for a value implementing
+    /// `core::error::Error`: its type name (without module path) is the
+    /// exception type, its message and causes (`: `-separated) the message.
+    #[track_caller]
+    pub fn report<Failure: core::error::Error>(&self, error: &Failure) -> bool {
+        let type_name = monlight_core::short_type_name(core::any::type_name::<Failure>());
+        let message = WithCauses(error);
+        self.queue_error(PendingError::new(type_name, message, ThrowSite::caller()))
+    }
+
+    /// Queues the report of a crash persisted before the last reset (see
+    /// [`CrashSlot`](crate::CrashSlot)), with `"panic"` as its type.
+    pub fn report_crash<const C: usize>(&self, crash: &Crash<C>) -> bool {
+        self.queue_error(PendingError::new(
+            PANIC_EXCEPTION_TYPE,
+            crash.message(),
+            crash.site(),
+        ))
+    }
+
+    fn queue_error(&self, error: PendingError) -> bool {
+        let queued = self.with_state(|state| {
+            let queued = state.errors.push_back(error).is_ok();
+            if queued {
+                state.error_stats.queued += 1;
+            } else {
+                state.error_stats.dropped_full += 1;
+            }
+            queued
+        });
+        if !queued {
+            crate::log::warning!("monlight: error queue full, report dropped");
+        }
+        queued
+    }
+
+    /// Asks the flush task to flush now (e.g. before deep sleep, or after
+    /// an error) instead of at its next tick.
+    pub fn flush_now(&self) {
+        self.flush_now.signal(());
+    }
+
+    pub(crate) async fn flush_requested(&self) {
+        self.flush_now.wait().await;
+    }
+
+    /// The metric counters: recorded, sent, dropped by reason.
+    pub fn stats(&self) -> Stats {
+        self.with_state(|state| state.points.stats())
+    }
+
+    /// The error report counters.
+    pub fn error_stats(&self) -> ErrorStats {
+        self.with_state(|state| state.error_stats)
+    }
+
+    /// Points waiting to be sent.
+    pub fn buffered(&self) -> usize {
+        self.with_state(|state| state.points.len())
+    }
+
+    /// The oldest queued error report, copied (sending happens unlocked).
+    pub(crate) fn next_error(&self) -> Option<PendingError> {
+        self.with_state(|state| state.errors.front().cloned())
+    }
+
+    /// Settles the oldest queued report: `delivered` or refused for good.
+    pub(crate) fn settle_error(&self, delivered: bool) {
+        self.with_state(|state| {
+            state.errors.pop_front();
+            if delivered {
+                state.error_stats.sent += 1;
+            } else {
+                state.error_stats.dropped_rejected += 1;
+            }
+        });
+    }
+
+    pub(crate) fn count_failed_attempt(&self) {
+        self.with_state(|state| state.error_stats.failed_attempts += 1);
+    }
+}
+
+/// The flush engine drains the point buffer through this.
+impl<M: RawMutex, const N: usize, const E: usize> BufferAccess for Monlight<M, N, E> {
+    type Storage = [u8; N];
+
+    fn with_buffer<R>(&self, f: impl FnOnce(&mut MetricBuffer<[u8; N]>) -> R) -> R {
+        self.with_state(|state| f(&mut state.points))
+    }
+}
+
+/// `message: cause: cause`.
+struct WithCauses<'e>(&'e dyn core::error::Error);
+
+impl core::fmt::Display for WithCauses<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(cause) = source {
+            write!(f, ": {cause}")?;
+            source = cause.source();
+        }
+        Ok(())
+    }
+}

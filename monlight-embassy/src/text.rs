@@ -1,0 +1,107 @@
+//! Bounded UTF-8 text: messages and file names kept in fixed arrays, cut at
+//! a character boundary when they do not fit.
+
+use core::fmt::{self, Write};
+
+/// Writes into a byte slice; the first fragment that does not fit is cut at
+/// a character boundary and everything after it is ignored, so the text
+/// stays a prefix of what was written.
+pub(crate) struct SliceWriter<'a> {
+    buf: &'a mut [u8],
+    len: usize,
+    full: bool,
+}
+
+impl<'a> SliceWriter<'a> {
+    pub(crate) fn new(buf: &'a mut [u8]) -> Self {
+        Self {
+            buf,
+            len: 0,
+            full: false,
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+}
+
+impl Write for SliceWriter<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        if self.full {
+            return Ok(());
+        }
+        let room = self.buf.len() - self.len;
+        let mut n = s.len().min(room);
+        while !s.is_char_boundary(n) {
+            n -= 1;
+        }
+        self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
+        self.len += n;
+        self.full = n < s.len();
+        Ok(())
+    }
+}
+
+/// The last `max` bytes of `text`, starting at a character boundary.
+pub(crate) fn tail(text: &str, max: usize) -> &str {
+    let mut start = text.len().saturating_sub(max);
+    while !text.is_char_boundary(start) {
+        start += 1;
+    }
+    &text[start..]
+}
+
+/// UTF-8 text of at most `N` bytes, stored inline.
+#[derive(Clone)]
+pub(crate) struct FixedText<const N: usize> {
+    bytes: [u8; N],
+    len: usize,
+}
+
+impl<const N: usize> FixedText<N> {
+    /// `text` as displayed, cut to `N` bytes.
+    pub(crate) fn from_display(text: impl fmt::Display) -> Self {
+        let mut bytes = [0; N];
+        let mut writer = SliceWriter::new(&mut bytes);
+        let _ = write!(writer, "{text}"); // a SliceWriter never fails
+        let len = writer.len();
+        Self { bytes, len }
+    }
+
+    /// The last `N` bytes of `text` (for paths, whose end names the file).
+    pub(crate) fn tail_of(text: &str) -> Self {
+        Self::from_display(tail(text, N))
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        // Only whole characters are ever stored, so this never falls back.
+        core::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cuts_at_a_character_boundary_and_stops() {
+        let text = FixedText::<6>::from_display(format_args!("{}{}", "añb", "cdef"));
+        assert_eq!(text.as_str(), "añbcd"); // "ñ" is two bytes
+        let cut = FixedText::<4>::from_display(format_args!("{}{}", "abc", "ñ"));
+        assert_eq!(cut.as_str(), "abc");
+        let stopped = FixedText::<5>::from_display(format_args!("{}{}{}", "abc", "ñññ", "x"));
+        assert_eq!(stopped.as_str(), "abcñ", "nothing after a cut fragment");
+    }
+
+    #[test]
+    fn tail_keeps_the_end() {
+        assert_eq!(
+            FixedText::<7>::tail_of("/long/path/src/main.rs").as_str(),
+            "main.rs"
+        );
+        assert_eq!(FixedText::<3>::tail_of("añb").as_str(), "ñb");
+        assert_eq!(FixedText::<2>::tail_of("añ").as_str(), "ñ");
+        assert_eq!(FixedText::<1>::tail_of("ñ").as_str(), "");
+    }
+}
