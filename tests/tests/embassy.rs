@@ -1,0 +1,514 @@
+//! monlight-embassy on the host: the real flush task and TCP transport,
+//! over `embedded-nal-async` implemented with tokio sockets, against the
+//! local test collector. Time is embassy-time's std driver with a generic
+//! timer queue, so its timers work under tokio.
+
+mod common;
+
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration as StdDuration, Instant as StdInstant};
+
+use embassy_futures::select::{Either, select};
+use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
+use embassy_time::Duration;
+use embedded_io_adapters::tokio_1::FromTokio;
+use embedded_nal_async::{AddrType, Dns, TcpConnect};
+use monlight_core::ThrowSite;
+use monlight_embassy::{Collector as Address, CrashSlot, Monlight, TcpTransport, Uplink};
+use monlight_tests::{Collector, Fault};
+
+type Device = Monlight<CriticalSectionRawMutex, 16384>;
+
+/// `embedded_nal_async::TcpConnect` over tokio: what embassy-net's
+/// `TcpClient` is on a device.
+struct TokioTcp;
+
+impl TcpConnect for TokioTcp {
+    type Error = std::io::Error;
+    type Connection<'a> = FromTokio<tokio::net::TcpStream>;
+
+    async fn connect<'a>(
+        &'a self,
+        remote: SocketAddr,
+    ) -> Result<Self::Connection<'a>, Self::Error> {
+        Ok(FromTokio::new(
+            tokio::net::TcpStream::connect(remote).await?,
+        ))
+    }
+}
+
+/// DNS through the host's resolver.
+struct TokioDns;
+
+impl Dns for TokioDns {
+    type Error = std::io::Error;
+
+    async fn get_host_by_name(&self, host: &str, _: AddrType) -> Result<IpAddr, Self::Error> {
+        let mut addrs = tokio::net::lookup_host((host, 0)).await?;
+        addrs
+            .next()
+            .map(|a| a.ip())
+            .ok_or_else(|| std::io::Error::other("no address"))
+    }
+
+    async fn get_host_by_address(&self, _: IpAddr, _: &mut [u8]) -> Result<usize, Self::Error> {
+        Err(std::io::Error::other("unsupported"))
+    }
+}
+
+/// Buffers as a device would size them.
+struct Buffers {
+    scratch: [u8; 512],
+    out: [u8; 2048],
+}
+
+impl Buffers {
+    fn new() -> Self {
+        Self {
+            scratch: [0; 512],
+            out: [0; 2048],
+        }
+    }
+
+    fn uplink<'a>(
+        &'a mut self,
+        collector: &'a str,
+        key: &'a str,
+    ) -> Uplink<'a, TcpTransport<'a, TokioTcp>> {
+        let address = Address::new(collector).unwrap();
+        let transport = TcpTransport::new(&TokioTcp, key, &mut self.scratch)
+            .metrics_collector(address)
+            .error_tracker(address)
+            .timeout(Duration::from_millis(500));
+        Uplink::new(transport, "boiler-fw", &mut self.out).unwrap()
+    }
+}
+
+fn authority(collector: &Collector) -> String {
+    collector.addr().to_string()
+}
+
+/// Polls `done` until it holds or `timeout` passes.
+async fn eventually(timeout: StdDuration, done: impl Fn() -> bool) -> bool {
+    let deadline = StdInstant::now() + timeout;
+    while !done() {
+        if StdInstant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(StdDuration::from_millis(10)).await;
+    }
+    true
+}
+
+/// Runs `test` next to the flush task (which never ends).
+async fn alongside<R>(
+    monlight: &Device,
+    uplink: Uplink<'_, TcpTransport<'_, TokioTcp>>,
+    test: impl Future<Output = R>,
+) -> R {
+    match select(monlight.run(uplink), test).await {
+        Either::Second(result) => result,
+    }
+}
+
+fn record_gauges(monlight: &Device, count: usize) {
+    for i in 0..count {
+        let sensor = format!("s{}", i % 7);
+        monlight
+            .gauge(
+                "temperature_celsius",
+                &[("sensor", &sensor)],
+                i as f64 + 0.5,
+            )
+            .unwrap();
+    }
+}
+
+fn stored_values(collector: &Collector) -> Vec<f64> {
+    let mut values: Vec<f64> = collector
+        .metrics()
+        .iter()
+        .map(|m| m["value"].as_f64().unwrap())
+        .collect();
+    values.sort_by(f64::total_cmp);
+    values
+}
+
+#[tokio::test]
+async fn periodic_flush_delivers_every_point_in_batches() {
+    let collector = Collector::start();
+    let address = authority(&collector);
+    let monlight = Device::new();
+    let mut buffers = Buffers::new();
+    let uplink = buffers
+        .uplink(&address, collector.api_key())
+        .flush_interval(Duration::from_millis(100));
+    record_gauges(&monlight, 300);
+    let arrived = alongside(&monlight, uplink, async {
+        eventually(StdDuration::from_secs(10), || {
+            collector.metrics().len() >= 300
+        })
+        .await
+    })
+    .await;
+    assert!(
+        arrived,
+        "only {} of 300 points arrived",
+        collector.metrics().len()
+    );
+    let expected: Vec<f64> = (0..300).map(|i| i as f64 + 0.5).collect();
+    assert_eq!(stored_values(&collector), expected);
+    let requests = collector.requests();
+    assert!(
+        requests.len() > 1,
+        "a 2 KiB out buffer takes several batches"
+    );
+    assert!(requests.iter().all(|r| r.status == Some(202)));
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.header("connection") == Some("close"))
+    );
+    let first = &collector.metrics()[0];
+    assert_eq!(first["project"], "boiler-fw");
+    assert_eq!(first["type"], "gauge");
+    assert!(
+        first.get("timestamp").is_none(),
+        "no wall clock, no timestamp"
+    );
+    let stats = monlight.stats();
+    assert_eq!((stats.recorded, stats.sent, stats.dropped()), (300, 300, 0));
+    assert_eq!(monlight.buffered(), 0);
+    assert!(
+        collector.violations().is_empty(),
+        "{:?}",
+        collector.violations()
+    );
+}
+
+#[tokio::test]
+async fn flush_now_delivers_without_waiting_for_the_tick() {
+    let collector = Collector::start();
+    let address = authority(&collector);
+    let monlight = Device::new();
+    let mut buffers = Buffers::new();
+    let uplink = buffers
+        .uplink(&address, collector.api_key())
+        .flush_interval(Duration::from_secs(3600));
+    let arrived = alongside(&monlight, uplink, async {
+        // Let the flush at start pass with nothing to send.
+        tokio::time::sleep(StdDuration::from_millis(100)).await;
+        record_gauges(&monlight, 25);
+        monlight.flush_now();
+        eventually(StdDuration::from_secs(5), || {
+            collector.metrics().len() >= 25
+        })
+        .await
+    })
+    .await;
+    assert!(arrived, "the signal did not flush");
+    assert_eq!(stored_values(&collector).len(), 25);
+}
+
+#[tokio::test]
+async fn points_carry_utc_seconds_once_the_time_is_known() {
+    let collector = Collector::start();
+    let address = authority(&collector);
+    let monlight = Device::new();
+    monlight.counter("boots_total", &[], 1.0).unwrap();
+    monlight.set_unix_time(1_764_000_000); // 2025-11-24T16:00:00Z
+    monlight.counter("boots_total", &[], 2.0).unwrap();
+    let mut buffers = Buffers::new();
+    let mut uplink = buffers.uplink(&address, collector.api_key());
+    let report = monlight.flush(&mut uplink).await;
+    assert_eq!(report.sent, 2);
+    let metrics = collector.metrics();
+    assert!(
+        metrics[0].get("timestamp").is_none(),
+        "recorded before the clock was set"
+    );
+    let stamped = metrics[1]["timestamp"].as_str().unwrap();
+    assert!(
+        ["2025-11-24T16:00:00Z", "2025-11-24T16:00:01Z"].contains(&stamped),
+        "{stamped}"
+    );
+    let now = monlight.unix_time().unwrap();
+    assert!((1_764_000_000..1_764_000_010).contains(&now));
+}
+
+#[derive(Debug)]
+struct BusError;
+impl std::fmt::Display for BusError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("i2c bus stuck low")
+    }
+}
+impl std::error::Error for BusError {}
+
+#[derive(Debug)]
+struct SensorError(BusError);
+impl std::fmt::Display for SensorError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("sensor 3 unreadable")
+    }
+}
+impl std::error::Error for SensorError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
+#[tokio::test]
+async fn error_reports_carry_type_message_and_the_callers_location() {
+    let collector = Collector::start();
+    let address = authority(&collector);
+    let monlight = Device::new();
+    let mut line = 0;
+    for _ in 0..2 {
+        let sensor = 3;
+        line = line!() + 1;
+        let queued = monlight.report_error(
+            "SensorTimeout",
+            format_args!("no answer from sensor {sensor}"),
+        );
+        assert!(queued);
+    }
+    assert!(monlight.report(&SensorError(BusError)));
+    let mut buffers = Buffers::new();
+    let mut uplink = buffers
+        .uplink(&address, collector.api_key())
+        .environment("lab");
+    monlight.flush(&mut uplink).await;
+    let errors = collector.errors();
+    assert_eq!(errors.len(), 3);
+    let first = &errors[0].body;
+    assert_eq!(first["project"], "boiler-fw");
+    assert_eq!(first["environment"], "lab");
+    assert_eq!(first["exception_type"], "SensorTimeout");
+    assert_eq!(first["message"], "no answer from sensor 3");
+    let traceback = first["traceback"].as_str().unwrap();
+    assert!(
+        traceback.starts_with(&format!("at tests/tests/embassy.rs:{line}:")),
+        "{traceback}"
+    );
+    let mut occurrences: Vec<u64> = collector.groups().into_values().collect();
+    occurrences.sort();
+    assert_eq!(occurrences, [1, 2], "one call site, one group");
+    let second = &errors[2].body;
+    assert_eq!(second["exception_type"], "SensorError");
+    assert_eq!(second["message"], "sensor 3 unreadable: i2c bus stuck low");
+    assert_eq!(
+        monlight.error_stats(),
+        monlight_embassy::ErrorStats {
+            queued: 3,
+            sent: 3,
+            ..Default::default()
+        }
+    );
+}
+
+#[tokio::test]
+async fn a_full_error_queue_drops_and_counts() {
+    let monlight = Device::new();
+    for _ in 0..monlight_embassy::DEFAULT_ERROR_QUEUE {
+        assert!(monlight.report_error("E", "queued"));
+    }
+    assert!(!monlight.report_error("E", "one too many"));
+    let stats = monlight.error_stats();
+    assert_eq!((stats.queued, stats.dropped_full), (4, 1));
+}
+
+#[tokio::test]
+async fn a_stalled_collector_costs_at_most_the_timeout_and_is_counted() {
+    let collector = Collector::start();
+    let address = authority(&collector);
+    let monlight = Device::new();
+    let mut buffers = Buffers::new();
+    let mut uplink = buffers.uplink(&address, collector.api_key()); // timeout 500 ms
+    collector.set_fault(Some(Fault::Stall(StdDuration::from_secs(30))));
+    record_gauges(&monlight, 5);
+    let started = StdInstant::now();
+    let (report, recorded_during_stall) =
+        embassy_futures::join::join(monlight.flush(&mut uplink), async {
+            // Another task records while the flush waits on the network.
+            tokio::time::sleep(StdDuration::from_millis(100)).await;
+            let at = StdInstant::now();
+            monlight.counter("ticks_total", &[], 1.0).unwrap();
+            (at.elapsed(), monlight.buffered())
+        })
+        .await;
+    let took = started.elapsed();
+    assert!(recorded_during_stall.0 < StdDuration::from_millis(100));
+    assert_eq!(
+        recorded_during_stall.1, 1,
+        "the stalled batch is out of the buffer"
+    );
+    assert!(
+        took >= StdDuration::from_millis(450),
+        "gave up early: {took:?}"
+    );
+    assert!(
+        took < StdDuration::from_secs(3),
+        "blocked {took:?} with a 500 ms timeout"
+    );
+    assert_eq!((report.sent, report.dropped), (0, 5));
+    assert_eq!(
+        report.last_failure,
+        Some(monlight_core::Outcome::Failed(
+            monlight_core::TransportError::Timeout
+        ))
+    );
+    assert_eq!(monlight.stats().dropped_transport, 5);
+
+    collector.set_fault(None);
+    record_gauges(&monlight, 3);
+    let report = monlight.flush(&mut uplink).await;
+    assert_eq!(report.sent, 4, "the next flush after the fault delivers");
+}
+
+#[tokio::test]
+async fn refusing_and_absent_collectors_are_counted() {
+    let collector = Collector::start();
+    let address = authority(&collector);
+    let monlight = Device::new();
+    let mut buffers = Buffers::new();
+    let mut uplink = buffers.uplink(&address, collector.api_key());
+    collector.inject(Fault::Status(500, "Internal server error"));
+    record_gauges(&monlight, 4);
+    let report = monlight.flush(&mut uplink).await;
+    assert_eq!(report.dropped, 4);
+    assert_eq!(monlight.stats().dropped_rejected, 4);
+
+    let dead = common::dead_url();
+    let dead = dead.trim_start_matches("http://").to_owned();
+    let mut dead_buffers = Buffers::new();
+    let mut dead_uplink = dead_buffers.uplink(&dead, "k");
+    record_gauges(&monlight, 2);
+    let started = StdInstant::now();
+    let report = monlight.flush(&mut dead_uplink).await;
+    assert!(started.elapsed() < StdDuration::from_secs(3));
+    assert_eq!(
+        report.last_failure,
+        Some(monlight_core::Outcome::Failed(
+            monlight_core::TransportError::Connect
+        ))
+    );
+    assert_eq!(monlight.stats().dropped_transport, 2);
+    assert_eq!(
+        monlight.stats().recorded,
+        monlight.stats().sent + monlight.stats().dropped()
+    );
+}
+
+#[tokio::test]
+async fn error_reports_wait_out_a_network_failure_and_are_sent_later() {
+    let collector = Collector::start();
+    let address = authority(&collector);
+    let monlight = Device::new();
+    monlight.report_error("WatchdogReset", "main loop stalled");
+    collector.inject(Fault::CloseWithoutAnswer);
+    let mut buffers = Buffers::new();
+    let mut uplink = buffers.uplink(&address, collector.api_key());
+    monlight.flush(&mut uplink).await;
+    assert!(collector.errors().is_empty());
+    assert_eq!(monlight.error_stats().failed_attempts, 1);
+    monlight.flush(&mut uplink).await;
+    assert_eq!(collector.errors().len(), 1, "sent once the link is back");
+    monlight.flush(&mut uplink).await;
+    assert_eq!(collector.errors().len(), 1, "and only once");
+    assert_eq!(monlight.error_stats().sent, 1);
+}
+
+#[tokio::test]
+async fn a_429_pauses_sending_until_retry_after() {
+    let collector = Collector::start();
+    let address = authority(&collector);
+    let monlight = Device::new();
+    let mut buffers = Buffers::new();
+    let mut uplink = buffers.uplink(&address, collector.api_key());
+    collector.inject(Fault::RateLimited(1));
+    record_gauges(&monlight, 3);
+    let report = monlight.flush(&mut uplink).await;
+    assert_eq!(report.dropped, 3);
+    assert_eq!(monlight.stats().dropped_rate_limited, 3);
+    let limited_at = StdInstant::now();
+
+    record_gauges(&monlight, 2);
+    let report = monlight.flush(&mut uplink).await;
+    assert!(report.paused && report.batches == 0, "{report:?}");
+    assert_eq!(
+        collector.requests().len(),
+        1,
+        "nothing sent during the pause"
+    );
+    assert_eq!(monlight.buffered(), 2, "points wait in the buffer");
+
+    tokio::time::sleep(StdDuration::from_millis(1100).saturating_sub(limited_at.elapsed())).await;
+    let report = monlight.flush(&mut uplink).await;
+    assert_eq!(report.sent, 2);
+    let requests = collector.requests();
+    assert!(requests[1].at.duration_since(requests[0].at) >= StdDuration::from_secs(1));
+}
+
+#[tokio::test]
+async fn collectors_by_host_name_resolve_through_dns() {
+    let collector = Collector::start();
+    let address = format!("localhost:{}", collector.addr().port());
+    let monlight = Device::new();
+    let mut scratch = [0u8; 512];
+    let mut out = [0u8; 1024];
+    let transport = TcpTransport::new(&TokioTcp, collector.api_key(), &mut scratch)
+        .with_dns(TokioDns)
+        .metrics_collector(Address::new(&address).unwrap());
+    let mut uplink = Uplink::new(transport, "boiler-fw", &mut out).unwrap();
+    monlight.counter("boots_total", &[], 1.0).unwrap();
+    assert_eq!(monlight.flush(&mut uplink).await.sent, 1);
+    let request = &collector.requests()[0];
+    assert_eq!(request.header("host"), Some(address.as_str()));
+
+    // Without DNS, a name cannot be reached, and that is counted.
+    let mut scratch = [0u8; 512];
+    let mut out = [0u8; 1024];
+    let transport = TcpTransport::new(&TokioTcp, collector.api_key(), &mut scratch)
+        .metrics_collector(Address::new(&address).unwrap());
+    let mut uplink = Uplink::new(transport, "boiler-fw", &mut out).unwrap();
+    monlight.counter("boots_total", &[], 1.0).unwrap();
+    assert_eq!(monlight.flush(&mut uplink).await.dropped, 1);
+}
+
+/// Survives the "reset": a static, as in `.uninit` RAM on a device.
+static CRASH: CrashSlot<256> = CrashSlot::new();
+
+#[tokio::test]
+async fn a_persisted_crash_is_reported_once_after_reboot() {
+    // Before the reset: the panic handler records the crash.
+    let site = ThrowSite::caller();
+    CRASH.record(
+        site,
+        format_args!("attempt to divide by zero in {}", "pid loop"),
+    );
+
+    // After the reset: a fresh Monlight, the crash taken from the slot.
+    let collector = Collector::start();
+    let address = authority(&collector);
+    let monlight = Device::new();
+    let crash = CRASH.take().expect("the record survives");
+    assert!(monlight.report_crash(&crash));
+    assert!(CRASH.take().is_none(), "taken once");
+    let mut buffers = Buffers::new();
+    let mut uplink = buffers.uplink(&address, collector.api_key());
+    monlight.flush(&mut uplink).await;
+    monlight.flush(&mut uplink).await;
+    let errors = collector.errors();
+    assert_eq!(errors.len(), 1);
+    let body = &errors[0].body;
+    assert_eq!(body["exception_type"], "panic");
+    assert_eq!(body["message"], "attempt to divide by zero in pid loop");
+    assert!(
+        body["traceback"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("at {}:{}:{}", site.file, site.line, site.column))
+    );
+}
