@@ -14,17 +14,24 @@ use monlight_core::{AsyncTransport, Endpoint, Outcome, TransportError};
 /// byte (the reference client's `timeout`).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Where a monlight server listens: `host:port`, with `host` an IP address
-/// (no DNS needed) or a name (needs a stack with DNS, see
+/// Where a monlight server listens: `host:port`, with `host` an IPv4
+/// address (no DNS needed) or a name (needs a stack with DNS, see
 /// [`TcpTransport::with_dns`]). Plain HTTP only.
+///
+/// [`Collector::new`] is a `const fn`: parse the address in a `const` and a
+/// typo fails the build, and no parsing code reaches the firmware.
 ///
 /// ```
 /// use monlight_embassy::Collector;
 ///
-/// let collector = Collector::new("192.168.1.10:5012").unwrap();
-/// assert_eq!(collector.port(), 5012);
-/// assert!(Collector::new("http://[fd00::7]:5012/").is_ok());
-/// assert!(Collector::new("https://monlight.example.com").is_err());
+/// const METRICS: Collector = match Collector::new("192.168.1.10:5012") {
+///     Ok(collector) => collector,
+///     Err(_) => panic!("MONLIGHT_METRICS_COLLECTOR must be host:port"),
+/// };
+/// assert_eq!(METRICS.port(), 5012);
+/// assert!(METRICS.ip().is_some(), "an IPv4 address needs no DNS");
+/// assert!(Collector::new("http://monlight.local:5012/").unwrap().ip().is_none());
+/// assert!(Collector::new("https://monlight.example.com:443").is_err());
 /// assert!(Collector::new("192.168.1.10").is_err(), "the port is required");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +42,8 @@ pub struct Collector<'a> {
     /// The host without brackets.
     host: &'a str,
     port: u16,
+    /// The address, when `host` is an IPv4 literal or it was given.
+    ip: Option<IpAddr>,
 }
 
 /// Why a collector address was refused.
@@ -60,43 +69,155 @@ impl core::error::Error for InvalidCollector {}
 
 impl<'a> Collector<'a> {
     /// Parses `host:port`, `http://host:port` or `http://host:port/`.
-    pub fn new(address: &'a str) -> Result<Self, InvalidCollector> {
-        if address.starts_with("https://") {
+    pub const fn new(address: &'a str) -> Result<Self, InvalidCollector> {
+        let mut authority = address.as_bytes();
+        if let Some(rest) = strip_prefix(authority, b"https://") {
+            let _ = rest;
             return Err(InvalidCollector::Https);
         }
-        let authority = address.strip_prefix("http://").unwrap_or(address);
-        let authority = authority.strip_suffix('/').unwrap_or(authority);
-        let (host, port) = authority
-            .rsplit_once(':')
-            .ok_or(InvalidCollector::Malformed)?;
-        let host = host
-            .strip_prefix('[')
-            .and_then(|h| h.strip_suffix(']'))
-            .unwrap_or(host);
-        let port: u16 = port.parse().map_err(|_| InvalidCollector::Malformed)?;
-        let host_ok = !host.is_empty()
-            && host
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':'));
-        if !host_ok || port == 0 {
+        if let Some(rest) = strip_prefix(authority, b"http://") {
+            authority = rest;
+        }
+        if let [rest @ .., b'/'] = authority {
+            authority = rest;
+        }
+        let Some(colon) = last_colon(authority) else {
+            return Err(InvalidCollector::Malformed);
+        };
+        let (mut host, port) = authority.split_at(colon);
+        let Some(port) = parse_port(port.split_at(1).1) else {
+            return Err(InvalidCollector::Malformed);
+        };
+        if let [b'[', inner @ .., b']'] = host {
+            host = inner;
+        }
+        if !is_host(host) {
             return Err(InvalidCollector::Malformed);
         }
-        Ok(Self {
+        let ip = match parse_ipv4(host) {
+            Some([a, b, c, d]) => Some(IpAddr::V4(core::net::Ipv4Addr::new(a, b, c, d))),
+            None => None,
+        };
+        match (core::str::from_utf8(authority), core::str::from_utf8(host)) {
+            (Ok(authority), Ok(host)) => Ok(Self {
+                authority,
+                host,
+                port,
+                ip,
+            }),
+            _ => Err(InvalidCollector::Malformed),
+        }
+    }
+
+    /// A collector at `address` (e.g. an IPv6 address), with `authority`
+    /// (`host:port`) as the `Host` header.
+    pub const fn at(authority: &'a str, address: SocketAddr) -> Self {
+        Self {
             authority,
-            host,
-            port,
-        })
+            host: authority,
+            port: address.port(),
+            ip: Some(address.ip()),
+        }
     }
 
     /// The host name or address.
-    pub fn host(&self) -> &'a str {
+    pub const fn host(&self) -> &'a str {
         self.host
     }
 
     /// The TCP port.
-    pub fn port(&self) -> u16 {
+    pub const fn port(&self) -> u16 {
         self.port
     }
+
+    /// The IP address, if known without DNS.
+    pub const fn ip(&self) -> Option<IpAddr> {
+        self.ip
+    }
+}
+
+// Byte-level parsing, `const` so addresses can be checked at compile time.
+
+const fn strip_prefix<'s>(bytes: &'s [u8], prefix: &[u8]) -> Option<&'s [u8]> {
+    if bytes.len() < prefix.len() {
+        return None;
+    }
+    let (head, rest) = bytes.split_at(prefix.len());
+    let mut i = 0;
+    while i < prefix.len() {
+        if head[i].to_ascii_lowercase() != prefix[i] {
+            return None;
+        }
+        i += 1;
+    }
+    Some(rest)
+}
+
+const fn last_colon(bytes: &[u8]) -> Option<usize> {
+    let mut i = bytes.len();
+    while i > 0 {
+        i -= 1;
+        if bytes[i] == b':' {
+            return Some(i);
+        }
+    }
+    None
+}
+
+const fn parse_port(digits: &[u8]) -> Option<u16> {
+    if digits.is_empty() || digits.len() > 5 {
+        return None;
+    }
+    let mut value: u32 = 0;
+    let mut i = 0;
+    while i < digits.len() {
+        if !digits[i].is_ascii_digit() {
+            return None;
+        }
+        value = value * 10 + (digits[i] - b'0') as u32;
+        i += 1;
+    }
+    if value == 0 || value > u16::MAX as u32 {
+        return None;
+    }
+    Some(value as u16)
+}
+
+const fn is_host(bytes: &[u8]) -> bool {
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if !(b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b':') {
+            return false;
+        }
+        i += 1;
+    }
+    !bytes.is_empty()
+}
+
+/// A dotted quad of four decimal numbers up to 255.
+const fn parse_ipv4(bytes: &[u8]) -> Option<[u8; 4]> {
+    let mut octets = [0u8; 4];
+    let (mut octet, mut digits, mut value, mut i) = (0, 0, 0u32, 0);
+    while i <= bytes.len() {
+        if i == bytes.len() || bytes[i] == b'.' {
+            if digits == 0 || octet == 4 {
+                return None;
+            }
+            octets[octet] = value as u8;
+            (octet, digits, value) = (octet + 1, 0, 0);
+        } else if bytes[i].is_ascii_digit() && digits < 3 {
+            value = value * 10 + (bytes[i] - b'0') as u32;
+            digits += 1;
+            if value > 255 {
+                return None;
+            }
+        } else {
+            return None;
+        }
+        i += 1;
+    }
+    if octet == 4 { Some(octets) } else { None }
 }
 
 /// For stacks without DNS: collectors must be given by IP address.
@@ -211,9 +332,9 @@ impl<'a, C: TcpConnect, D: Dns> TcpTransport<'a, C, D> {
         endpoint: Endpoint,
         body: &[u8],
     ) -> Outcome {
-        let ip = match collector.host.parse::<IpAddr>() {
-            Ok(ip) => ip,
-            Err(_) => match self
+        let ip = match collector.ip {
+            Some(ip) => ip,
+            None => match self
                 .dns
                 .get_host_by_name(collector.host, AddrType::Either)
                 .await
@@ -248,5 +369,52 @@ impl<C: TcpConnect, D: Dns> AsyncTransport for TcpTransport<'_, C, D> {
         with_timeout(self.timeout, self.exchange(collector, endpoint, body))
             .await
             .unwrap_or(Outcome::Failed(TransportError::Timeout))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn collector_addresses() {
+        let c = Collector::new("10.0.0.7:5012").unwrap();
+        assert_eq!(
+            (c.host(), c.port(), c.authority),
+            ("10.0.0.7", 5012, "10.0.0.7:5012")
+        );
+        assert_eq!(c.ip(), Some(IpAddr::from([10, 0, 0, 7])));
+        let c = Collector::new("HTTP://Monlight.local:80/").unwrap();
+        assert_eq!((c.host(), c.port(), c.ip()), ("Monlight.local", 80, None));
+        let c = Collector::new("[fd00::1]:5012").unwrap();
+        assert_eq!((c.host(), c.authority), ("fd00::1", "[fd00::1]:5012"));
+        // Not an address: a name for DNS.
+        assert_eq!(Collector::new("256.1.1.1:80").unwrap().ip(), None);
+        assert_eq!(Collector::new("1.2.3:80").unwrap().ip(), None);
+        for bad in [
+            "",
+            ":80",
+            "host",
+            "host:",
+            "host:0",
+            "host:65536",
+            "host:12a",
+            "host:123456",
+            "ho st:80",
+            "host/path:80",
+            "http://",
+        ] {
+            assert_eq!(
+                Collector::new(bad),
+                Err(InvalidCollector::Malformed),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            Collector::new("https://a:443"),
+            Err(InvalidCollector::Https)
+        );
+        let v6 = SocketAddr::from(([0xfd00, 0, 0, 0, 0, 0, 0, 1], 5012));
+        assert_eq!(Collector::at("[fd00::1]:5012", v6).ip(), Some(v6.ip()));
     }
 }
