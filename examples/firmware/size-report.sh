@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# What monlight adds to the firmware example, in release (opt-level "z", LTO):
+# builds it three ways and prints section sizes and the differences.
+#   baseline      the same program pushing its reading over TCP by hand
+#   monlight      + monlight-core and monlight-embassy (metrics, errors)
+#   crash-report  + panics persisted across reset and reported after boot
+# Needs: rustup target add thumbv7em-none-eabihf; cargo install cargo-binutils;
+#        rustup component add llvm-tools
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+target=thumbv7em-none-eabihf
+elf=target/$target/release/monlight-firmware-example
+
+sizes() { # prints: text rodata data bss uninit
+  cargo build -q --release -p monlight-firmware-example --target $target "$@"
+  rust-size -A "$elf" | awk '
+    $1 == ".text" {t=$2} $1 == ".rodata" {r=$2} $1 == ".data" {d=$2}
+    $1 == ".bss" {b=$2} $1 == ".uninit" {u=$2}
+    END {printf "%d %d %d %d %d\n", t, r, d, b, u+0}'
+}
+
+read -r bt br bd bb bu < <(sizes --no-default-features)
+read -r mt mr md mb mu < <(sizes --no-default-features --features monlight)
+read -r ct cr cd cb cu < <(sizes)
+
+printf '%-28s %8s %8s %8s %8s\n' build .text .rodata .bss+data .uninit
+printf '%-28s %8d %8d %8d %8d\n' baseline "$bt" "$br" $((bb + bd)) "$bu"
+printf '%-28s %8d %8d %8d %8d\n' "+ monlight" "$mt" "$mr" $((mb + md)) "$mu"
+printf '%-28s %8d %8d %8d %8d\n' "+ monlight + crash-report" "$ct" "$cr" $((cb + cd)) "$cu"
+printf '%-28s %8d %8d %8d %8d\n' "monlight's share" $((mt - bt)) $((mr - br)) $((mb + md - bb - bd)) $((mu - bu))
+printf '%-28s %8d %8d %8d %8d\n' "crash-report's share" $((ct - mt)) $((cr - mr)) $((cb + cd - mb - md)) $((cu - mu))
