@@ -1,7 +1,7 @@
 //! The batch writer: buffered points, oldest first, encoded as one JSON array
 //! that respects every limit of the collector.
 
-use crate::buffer::{MetricBuffer, PointRef};
+use crate::buffer::{MetricBuffer, RawPoint};
 use crate::json::JsonWriter;
 use crate::limits::{MAX_BATCH_ITEMS, MAX_METRICS_BODY};
 use crate::timestamp::UtcTimestamp;
@@ -161,7 +161,7 @@ impl<'o> BatchWriter<'o> {
         max_points: usize,
     ) -> (usize, bool) {
         let mut moved = 0;
-        for point in buffer.iter().take(max_points) {
+        for point in buffer.raw_points().take(max_points) {
             if self.points == self.max_items {
                 self.full = true;
                 break;
@@ -213,7 +213,7 @@ impl<'o> BatchWriter<'o> {
 /// `{"name":..,"type":..,"value":..[,"labels":{..}][,"timestamp":..][,"project":..]}`.
 /// Returns its length, or `None` if it does not fit `out`.
 fn write_item(
-    point: &PointRef<'_>,
+    point: &RawPoint<'_>,
     project: Option<&str>,
     out: &mut [u8],
     last_timestamp: &mut Option<(u64, UtcTimestamp)>,
@@ -250,7 +250,7 @@ fn write_item(
     }
     if let Some(project) = project {
         w.raw(b",\"project\":")?;
-        w.string(project)?;
+        w.string(project.as_bytes())?;
     }
     w.raw(b"}")?;
     Some(w.pos)

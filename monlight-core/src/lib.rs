@@ -56,6 +56,7 @@
 
 mod batch;
 mod buffer;
+mod decimal;
 mod flush;
 pub mod http;
 mod json;

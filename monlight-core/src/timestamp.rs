@@ -1,6 +1,8 @@
 //! UTC timestamps in the one format the collector aggregates correctly:
 //! `YYYY-MM-DDTHH:MM:SSZ`.
 
+use crate::decimal::write_padded;
+
 /// The latest second that fits four year digits: 9999-12-31T23:59:59Z.
 pub const MAX_UNIX_SECONDS: u64 = 253_402_300_799;
 
@@ -26,12 +28,12 @@ impl UtcTimestamp {
         let secs_of_day = unix_seconds % 86_400;
         let (year, month, day) = civil_from_days(days);
         let mut out = *b"0000-00-00T00:00:00Z";
-        write_digits(&mut out[0..4], year);
-        write_digits(&mut out[5..7], month);
-        write_digits(&mut out[8..10], day);
-        write_digits(&mut out[11..13], secs_of_day / 3600);
-        write_digits(&mut out[14..16], secs_of_day % 3600 / 60);
-        write_digits(&mut out[17..19], secs_of_day % 60);
+        write_padded(&mut out[0..4], year);
+        write_padded(&mut out[5..7], month);
+        write_padded(&mut out[8..10], day);
+        write_padded(&mut out[11..13], secs_of_day / 3600);
+        write_padded(&mut out[14..16], secs_of_day % 3600 / 60);
+        write_padded(&mut out[17..19], secs_of_day % 60);
         Some(Self(out))
     }
 
@@ -57,13 +59,6 @@ impl core::fmt::Display for UtcTimestamp {
 impl serde::Serialize for UtcTimestamp {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.as_str())
-    }
-}
-
-fn write_digits(out: &mut [u8], mut value: u64) {
-    for byte in out.iter_mut().rev() {
-        *byte = b'0' + (value % 10) as u8;
-        value /= 10;
     }
 }
 

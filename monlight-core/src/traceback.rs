@@ -8,6 +8,8 @@
 
 use core::fmt::{self, Display, Write};
 
+use crate::decimal::Decimal;
+
 /// Where an error was raised: a source file, line and column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -81,7 +83,17 @@ where
     C: Display,
     D: Display,
 {
-    writeln!(out, "at {}:{}:{}", site.file, site.line, site.column)?;
+    for part in [
+        "at ",
+        site.file,
+        ":",
+        Decimal::new(site.line.into()).as_str(),
+        ":",
+        Decimal::new(site.column.into()).as_str(),
+        "\n",
+    ] {
+        out.write_str(part)?;
+    }
     let mut text = NoPythonFrames { out, tail: [0; 5] };
     writeln!(text, "{type_path}: {message}")?;
     for cause in causes {
