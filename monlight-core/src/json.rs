@@ -1,9 +1,10 @@
-//! A small JSON writer for metric items: the batch is the SDK's hot
-//! encoding path, and serde-json-core escapes strings one character at a
-//! time (about 5,000 instructions per point, measured with callgrind). This
-//! copies runs of plain bytes and writes numbers with ryu, as serde_json
-//! does. Escaping follows serde-json-core's, which the error report encoder
-//! relies on for its size estimates ([`escaped_len`]).
+//! The JSON writer for metric items and error reports. serde-json-core
+//! escapes strings one character at a time (about 5,000 instructions per
+//! metric point, measured with callgrind); this copies runs of plain bytes
+//! and writes numbers with ryu, as serde_json does. It escapes exactly as
+//! serde-json-core does (a test compares byte for byte), so
+//! [`escaped_len`] sizes its strings exactly; serde-json-core still writes
+//! a report's `extra`, which is any `Serialize`.
 
 #[cfg(target_pointer_width = "64")]
 use crate::decimal::Decimal;
@@ -28,20 +29,38 @@ impl<'o> JsonWriter<'o> {
         Some(())
     }
 
-    /// A JSON string from UTF-8 bytes: quotes, and escapes for `"`, `\`
+    /// A JSON string from UTF-8 bytes: quotes, and escapes for `"`, `\\`
     /// and control bytes (multi-byte characters pass through unchanged).
     pub(crate) fn string(&mut self, bytes: &[u8]) -> Option<()> {
-        // Names and labels rarely need escaping: check first (a loop the
-        // compiler vectorises), then copy in one go.
-        if !bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\') {
-            self.raw(b"\"")?;
-            self.raw(bytes)?;
-            return self.raw(b"\"");
+        // Names and labels rarely need escaping: check first (a fold
+        // without early exit, which the compiler vectorises), then copy
+        // quotes and text under one bounds check.
+        let plain = !bytes.iter().fold(false, |seen, &b| seen | needs_escape(b));
+        if plain {
+            let end = self.pos.checked_add(bytes.len() + 2)?;
+            let out = self.out.get_mut(self.pos..end)?;
+            let (open, rest) = out.split_first_mut()?;
+            let (close, text) = rest.split_last_mut()?;
+            *open = b'"';
+            text.copy_from_slice(bytes);
+            *close = b'"';
+            self.pos = end;
+            return Some(());
         }
         self.raw(b"\"")?;
+        self.escaped(bytes)?;
+        self.raw(b"\"")
+    }
+
+    /// The inside of a JSON string: `bytes` escaped, without quotes.
+    pub(crate) fn escaped(&mut self, bytes: &[u8]) -> Option<()> {
         let mut run = 0;
         for (i, &b) in bytes.iter().enumerate() {
-            let escape: &[u8] = match b {
+            if !needs_escape(b) {
+                continue;
+            }
+            self.raw(&bytes[run..i])?;
+            let short: &[u8] = match b {
                 b'"' => b"\\\"",
                 b'\\' => b"\\\\",
                 0x08 => b"\\b",
@@ -49,27 +68,33 @@ impl<'o> JsonWriter<'o> {
                 b'\n' => b"\\n",
                 0x0c => b"\\f",
                 b'\r' => b"\\r",
-                0x00..=0x1f => {
-                    self.raw(&bytes[run..i])?;
-                    self.raw(&[
-                        b'\\',
-                        b'u',
-                        b'0',
-                        b'0',
-                        HEX[usize::from(b >> 4)],
-                        HEX[usize::from(b & 0xf)],
-                    ])?;
-                    run = i + 1;
-                    continue;
-                }
-                _ => continue,
+                _ => &[
+                    b'\\',
+                    b'u',
+                    b'0',
+                    b'0',
+                    HEX[usize::from(b >> 4)],
+                    HEX[usize::from(b & 0xf)],
+                ],
             };
-            self.raw(&bytes[run..i])?;
-            self.raw(escape)?;
+            self.raw(short)?;
             run = i + 1;
         }
-        self.raw(&bytes[run..])?;
-        self.raw(b"\"")
+        self.raw(&bytes[run..])
+    }
+
+    /// Any serializable value (a report's `extra`), leaving `keep` bytes
+    /// free after it.
+    pub(crate) fn value<T: serde::Serialize>(&mut self, value: &T, keep: usize) -> Option<()> {
+        let end = self.out.len().checked_sub(keep)?;
+        let room = self.out.get_mut(self.pos..end)?;
+        self.pos += serde_json_core::to_slice(value, room).ok()?;
+        Some(())
+    }
+
+    /// `Some` if `keep` bytes are still free.
+    pub(crate) fn has_room(&self, keep: usize) -> Option<()> {
+        (self.out.len() - self.pos >= keep).then_some(())
     }
 
     /// A finite number, formatted as serde_json formats it.
@@ -99,6 +124,11 @@ impl<'o> JsonWriter<'o> {
 }
 
 const HEX: &[u8; 16] = b"0123456789ABCDEF";
+
+/// `"`, `\\` and control bytes are escaped in JSON strings.
+fn needs_escape(b: u8) -> bool {
+    b < 0x20 || b == b'"' || b == b'\\'
+}
 
 /// Bytes `s` takes inside a JSON string, escaped as serde-json-core and
 /// [`JsonWriter::string`] escape it.

@@ -3,9 +3,9 @@
 
 use core::fmt;
 
-use serde::ser::{Serialize, SerializeMap, SerializeStruct, Serializer};
+use serde::Serialize;
 
-use crate::json::{escaped_char_len, escaped_len};
+use crate::json::{JsonWriter, escaped_char_len, escaped_len};
 use crate::limits::{MAX_ERROR_BODY, MAX_EXCEPTION_TYPE_CHARS};
 use crate::metric::validate_project;
 
@@ -132,59 +132,98 @@ impl core::error::Error for ReportError {}
 /// The body never exceeds [`MAX_ERROR_BODY`] (nor `out`): when the whole
 /// report does not fit, the message and traceback are cut at a UTF-8
 /// boundary with [`TRUNCATION_MARKER`] (the start of the traceback, which
-/// holds the throw site, is kept), and if that is not enough `extra` and
-/// then the headers are left out. The JSON stays valid.
+/// holds the throw site, is kept), and headers and `extra` that do not fit
+/// at all are left out. The JSON stays valid.
+///
+/// One pass: the fields of known size first, then headers and `extra` if
+/// they fit, then message and traceback sharing exactly the room left (so
+/// they come last in the object; JSON objects are unordered).
 pub fn encode_error_report<E: Serialize>(
     report: &ErrorReport<'_, E>,
     out: &mut [u8],
 ) -> Result<usize, ReportError> {
     validate_project(report.project).map_err(|_| ReportError::InvalidProject)?;
     let limit = out.len().min(MAX_ERROR_BODY);
-    let out = &mut out[..limit];
-    let full = Body {
-        report,
-        message: Text::whole(report.message),
-        traceback: Text::whole(report.traceback),
-        extra: true,
-        headers: true,
-    };
-    if let Ok(len) = serde_json_core::to_slice(&full, out) {
-        return Ok(len);
-    }
-    // Too big: find the smallest set of omissions whose fixed part fits,
-    // then share the remaining room between message and traceback.
-    for (extra, headers) in [(true, true), (false, true), (false, false)] {
-        let skeleton = Body {
-            message: Text::whole(""),
-            traceback: Text::whole(""),
-            extra,
-            headers,
-            ..full
-        };
-        let Ok(fixed) = serde_json_core::to_slice(&skeleton, out) else {
-            continue;
-        };
-        let mut room = limit - fixed;
-        // Escaping estimates are exact for serde-json-core; the loop only
-        // guards against a future mismatch.
-        for _ in 0..8 {
-            let (message_room, traceback_room) = share(
-                room,
-                escaped_len(report.message),
-                escaped_len(report.traceback),
-            );
-            let body = Body {
-                message: Text::fit(report.message, message_room),
-                traceback: Text::fit(report.traceback, traceback_room),
-                ..skeleton
-            };
-            if let Ok(len) = serde_json_core::to_slice(&body, out) {
-                return Ok(len);
-            }
-            room /= 2;
+    let mut w = JsonWriter::new(&mut out[..limit], 0);
+    let context = &report.context;
+    let strings = [
+        ("{\"project\":", Some(report.project)),
+        (
+            ",\"exception_type\":",
+            Some(exception_type(report.exception_type)),
+        ),
+        (",\"environment\":", report.environment),
+        (",\"request_url\":", context.url),
+        (",\"request_method\":", context.method),
+        (",\"user_id\":", context.user_id),
+    ];
+    for (key, value) in strings {
+        if let Some(value) = value {
+            w.raw(key.as_bytes()).ok_or(ReportError::TooLarge)?;
+            w.string(value.as_bytes()).ok_or(ReportError::TooLarge)?;
         }
     }
-    Err(ReportError::TooLarge)
+    // Room kept for message and traceback, empty at worst.
+    let keep = EMPTY_TEXTS;
+    if let Some(headers) = context.headers {
+        let mark = w.pos;
+        if write_headers(&mut w, headers, report.header_filter, keep).is_none() {
+            w.pos = mark; // left out: they do not fit
+        }
+    }
+    if let Some(extra) = context.extra {
+        let mark = w.pos;
+        let written = w.raw(b",\"extra\":").and_then(|()| w.value(extra, keep));
+        if written.is_none() {
+            w.pos = mark;
+        }
+    }
+    let room = limit
+        .checked_sub(w.pos + keep)
+        .ok_or(ReportError::TooLarge)?;
+    let (message_room, traceback_room) = share(
+        room,
+        escaped_len(report.message),
+        escaped_len(report.traceback),
+    );
+    let texts = [
+        (Text::fit(report.message, message_room), ",\"message\":"),
+        (
+            Text::fit(report.traceback, traceback_room),
+            ",\"traceback\":",
+        ),
+    ];
+    for (text, key) in texts {
+        w.raw(key.as_bytes()).ok_or(ReportError::TooLarge)?;
+        text.write(&mut w).ok_or(ReportError::TooLarge)?;
+    }
+    w.raw(b"}").ok_or(ReportError::TooLarge)?;
+    Ok(w.pos)
+}
+
+/// What an empty message and traceback and the closing brace take.
+const EMPTY_TEXTS: usize = r#","message":"","traceback":""}"#.len();
+
+/// `,"request_headers":{..}` without the excluded headers, leaving `keep`
+/// bytes free; `None` if it does not fit.
+fn write_headers(
+    w: &mut JsonWriter<'_>,
+    headers: &[(&str, &str)],
+    filter: HeaderFilter<'_>,
+    keep: usize,
+) -> Option<()> {
+    w.raw(b",\"request_headers\":{")?;
+    let kept = headers.iter().filter(|(name, _)| !filter.is_excluded(name));
+    for (i, (name, value)) in kept.enumerate() {
+        if i > 0 {
+            w.raw(b",")?;
+        }
+        w.string(name.as_bytes())?;
+        w.raw(b":")?;
+        w.string(value.as_bytes())?;
+    }
+    w.raw(b"}")?;
+    w.has_room(keep)
 }
 
 /// Splits `room` bytes between message and traceback: each keeps all it
@@ -206,17 +245,14 @@ struct Text<'a> {
 }
 
 impl<'a> Text<'a> {
-    const fn whole(s: &'a str) -> Self {
-        Self {
-            head: s,
-            truncated: false,
-        }
-    }
-
-    /// The longest prefix that, with the marker, escapes to at most `room`.
+    /// The longest prefix that, quoted and with the marker, escapes to at
+    /// most `room` bytes beyond its empty quotes.
     fn fit(s: &'a str, room: usize) -> Self {
         if escaped_len(s) <= room {
-            return Self::whole(s);
+            return Self {
+                head: s,
+                truncated: false,
+            };
         }
         let budget = room.saturating_sub(escaped_len(TRUNCATION_MARKER));
         let mut used = 0;
@@ -234,25 +270,14 @@ impl<'a> Text<'a> {
             truncated,
         }
     }
-}
 
-impl fmt::Display for Text<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.head)?;
+    fn write(&self, w: &mut JsonWriter<'_>) -> Option<()> {
+        w.raw(b"\"")?;
+        w.escaped(self.head.as_bytes())?;
         if self.truncated {
-            f.write_str(TRUNCATION_MARKER)?;
+            w.escaped(TRUNCATION_MARKER.as_bytes())?;
         }
-        Ok(())
-    }
-}
-
-impl Serialize for Text<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        if self.truncated {
-            serializer.collect_str(self)
-        } else {
-            serializer.serialize_str(self.head)
-        }
+        w.raw(b"\"")
     }
 }
 
@@ -261,76 +286,5 @@ fn exception_type(s: &str) -> &str {
     match s.char_indices().nth(MAX_EXCEPTION_TYPE_CHARS) {
         Some((cut, _)) => &s[..cut],
         None => s,
-    }
-}
-
-struct Body<'r, 'a, E> {
-    report: &'r ErrorReport<'a, E>,
-    message: Text<'a>,
-    traceback: Text<'a>,
-    extra: bool,
-    headers: bool,
-}
-
-impl<E> Clone for Body<'_, '_, E> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-impl<E> Copy for Body<'_, '_, E> {}
-
-impl<E: Serialize> Serialize for Body<'_, '_, E> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let r = self.report;
-        let c = &r.context;
-        let mut s = serializer.serialize_struct("ErrorReport", 11)?;
-        s.serialize_field("project", r.project)?;
-        s.serialize_field("exception_type", exception_type(r.exception_type))?;
-        s.serialize_field("message", &self.message)?;
-        s.serialize_field("traceback", &self.traceback)?;
-        if let Some(environment) = r.environment {
-            s.serialize_field("environment", environment)?;
-        }
-        if let Some(url) = c.url {
-            s.serialize_field("request_url", url)?;
-        }
-        if let Some(method) = c.method {
-            s.serialize_field("request_method", method)?;
-        }
-        if let (Some(headers), true) = (c.headers, self.headers) {
-            s.serialize_field(
-                "request_headers",
-                &FilteredHeaders {
-                    headers,
-                    filter: r.header_filter,
-                },
-            )?;
-        }
-        if let Some(user_id) = c.user_id {
-            s.serialize_field("user_id", user_id)?;
-        }
-        if let (Some(extra), true) = (c.extra, self.extra) {
-            s.serialize_field("extra", extra)?;
-        }
-        s.end()
-    }
-}
-
-struct FilteredHeaders<'a> {
-    headers: &'a [(&'a str, &'a str)],
-    filter: HeaderFilter<'a>,
-}
-
-impl Serialize for FilteredHeaders<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(None)?;
-        for (name, value) in self
-            .headers
-            .iter()
-            .filter(|(name, _)| !self.filter.is_excluded(name))
-        {
-            map.serialize_entry(name, value)?;
-        }
-        map.end()
     }
 }

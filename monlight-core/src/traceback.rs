@@ -83,6 +83,48 @@ where
     C: Display,
     D: Display,
 {
+    let mut text = write_head(out, site, type_path)?;
+    write!(text, "{message}")?;
+    text.write_str("\n")?;
+    for cause in causes {
+        writeln!(text, "Caused by: {cause}")?;
+    }
+    if let Some(detail) = detail {
+        writeln!(text, "{detail}")?;
+    }
+    Ok(())
+}
+
+/// [`write_traceback`] for a message that is plain text, with no causes:
+/// it needs no `core::fmt` machinery (about 1 KB of `.text` on a device
+/// that otherwise does without).
+///
+/// ```
+/// use monlight_core::{ThrowSite, write_short_traceback};
+///
+/// let site = ThrowSite { file: "src/main.rs", line: 7, column: 5 };
+/// let mut text = String::new();
+/// write_short_traceback(&mut text, site, "SensorTimeout", "no answer").unwrap();
+/// assert_eq!(text, "at src/main.rs:7:5\nSensorTimeout: no answer\n");
+/// ```
+pub fn write_short_traceback<W: Write>(
+    out: &mut W,
+    site: ThrowSite<'_>,
+    type_path: &str,
+    message: &str,
+) -> fmt::Result {
+    let mut text = write_head(out, site, type_path)?;
+    text.write_str(message)?;
+    text.write_str("\n")
+}
+
+/// Writes `at <file>:<line>:<col>` and `<type>: `, and returns the writer
+/// for the rest, which keeps text from forming Python frames.
+fn write_head<'w, W: Write>(
+    out: &'w mut W,
+    site: ThrowSite<'_>,
+    type_path: &str,
+) -> Result<NoPythonFrames<'w, W>, fmt::Error> {
     for part in [
         "at ",
         site.file,
@@ -95,14 +137,9 @@ where
         out.write_str(part)?;
     }
     let mut text = NoPythonFrames { out, tail: [0; 5] };
-    writeln!(text, "{type_path}: {message}")?;
-    for cause in causes {
-        writeln!(text, "Caused by: {cause}")?;
-    }
-    if let Some(detail) = detail {
-        writeln!(text, "{detail}")?;
-    }
-    Ok(())
+    text.write_str(type_path)?;
+    text.write_str(": ")?;
+    Ok(text)
 }
 
 /// Replaces the quote in `File "` by an apostrophe, so no text from a

@@ -118,6 +118,20 @@ fn huge_extra_is_left_out_rather_than_losing_the_report() {
 }
 
 #[test]
+fn huge_headers_are_left_out_and_extra_kept() {
+    let big = "v".repeat(300_000);
+    let headers = [("X-Big", big.as_str()), ("Accept", "*/*")];
+    let extra = json!({"order": 7});
+    let mut r = report("m", "at src/main.rs:1:1");
+    r.context.headers = Some(&headers);
+    r.context.extra = Some(&extra);
+    let body = encode(&r);
+    assert!(body.get("request_headers").is_none());
+    assert_eq!(body["extra"], json!({"order": 7}));
+    assert_eq!(body["traceback"], "at src/main.rs:1:1");
+}
+
+#[test]
 fn small_output_buffer_truncates_and_too_small_is_an_error() {
     let message = "m".repeat(1000);
     let r = report(&message, "t");

@@ -3,10 +3,10 @@
 
 use monlight_core::{
     ErrorReport, HeaderFilter, ReportError, RequestContext, ThrowSite, encode_error_report,
-    write_traceback,
+    write_short_traceback,
 };
 
-use crate::text::{FixedText, SliceWriter};
+use crate::text::{ErrorMessage, FixedText, SliceWriter};
 
 /// Bytes of message kept per queued error report; longer messages are cut
 /// at a character boundary.
@@ -35,12 +35,12 @@ pub(crate) struct PendingError {
 impl PendingError {
     pub(crate) fn new(
         exception_type: &'static str,
-        message: impl core::fmt::Display,
+        message: &impl ErrorMessage,
         site: ThrowSite<'_>,
     ) -> Self {
         Self {
             exception_type,
-            message: FixedText::from_display(message),
+            message: FixedText::new(message),
             file: FixedText::tail_of(site.file),
             line: site.line,
             column: site.column,
@@ -61,15 +61,12 @@ impl PendingError {
         };
         let mut traceback = [0u8; TRACEBACK_BYTES];
         let mut writer = SliceWriter::new(&mut traceback);
-        let no_causes = core::iter::empty::<&str>();
         // A SliceWriter never fails; a traceback too long is cut.
-        let _ = write_traceback(
+        let _ = write_short_traceback(
             &mut writer,
             site,
             self.exception_type,
-            &self.message.as_str(),
-            no_causes,
-            None::<&str>,
+            self.message.as_str(),
         );
         let len = writer.len();
         let report = ErrorReport {

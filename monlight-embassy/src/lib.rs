@@ -65,6 +65,7 @@ mod uplink;
 pub use crash::{Crash, CrashSlot};
 pub use errors::{ERROR_FILE_BYTES, ERROR_MESSAGE_BYTES, ErrorStats, PANIC_EXCEPTION_TYPE};
 pub use monlight::{DEFAULT_ERROR_QUEUE, Monlight};
+pub use text::ErrorMessage;
 pub use transport::{
     Collector, DEFAULT_TIMEOUT, InvalidCollector, NoDns, NoDnsError, TcpTransport,
 };

@@ -14,6 +14,7 @@ use monlight_core::{
 
 use crate::crash::Crash;
 use crate::errors::{ErrorStats, PANIC_EXCEPTION_TYPE, PendingError};
+use crate::text::ErrorMessage;
 
 /// Error reports [`Monlight`] queues by default.
 pub const DEFAULT_ERROR_QUEUE: usize = 4;
@@ -141,7 +142,8 @@ impl<M: RawMutex, const N: usize, const E: usize> Monlight<M, N, E> {
     }
 
     /// Queues an error report with the caller's location as its throw site
-    /// (the tracker groups by type and site). The message is kept up to
+    /// (the tracker groups by type and site). The message, plain text or
+    /// `format_args!` (see [`ErrorMessage`]), is kept up to
     /// [`ERROR_MESSAGE_BYTES`](crate::ERROR_MESSAGE_BYTES). Returns `false`
     /// if the queue is full (the report is dropped and counted).
     ///
@@ -149,20 +151,14 @@ impl<M: RawMutex, const N: usize, const E: usize> Monlight<M, N, E> {
     /// # use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
     /// # use monlight_embassy::Monlight;
     /// # static MONLIGHT: Monlight<CriticalSectionRawMutex, 1024> = Monlight::new();
+    /// MONLIGHT.report_error("SensorTimeout", "no answer from the boiler sensor");
     /// let sensor = 3;
     /// MONLIGHT.report_error("SensorTimeout", format_args!("no answer from sensor {sensor}"));
     /// ```
     #[track_caller]
-    pub fn report_error(
-        &self,
-        exception_type: &'static str,
-        message: impl core::fmt::Display,
-    ) -> bool {
-        self.queue_error(PendingError::new(
-            exception_type,
-            message,
-            ThrowSite::caller(),
-        ))
+    pub fn report_error(&self, exception_type: &'static str, message: impl ErrorMessage) -> bool {
+        let error = PendingError::new(exception_type, &message, ThrowSite::caller());
+        self.queue_error(error)
     }
 
     /// [`Monlight::report_error`] for a value implementing
@@ -171,8 +167,8 @@ impl<M: RawMutex, const N: usize, const E: usize> Monlight<M, N, E> {
     #[track_caller]
     pub fn report<Failure: core::error::Error>(&self, error: &Failure) -> bool {
         let type_name = monlight_core::short_type_name(core::any::type_name::<Failure>());
-        let message = WithCauses(error);
-        self.queue_error(PendingError::new(type_name, message, ThrowSite::caller()))
+        let message = format_args!("{}", WithCauses(error));
+        self.queue_error(PendingError::new(type_name, &message, ThrowSite::caller()))
     }
 
     /// Queues the report of a crash persisted before the last reset (see
@@ -180,7 +176,7 @@ impl<M: RawMutex, const N: usize, const E: usize> Monlight<M, N, E> {
     pub fn report_crash<const C: usize>(&self, crash: &Crash<C>) -> bool {
         self.queue_error(PendingError::new(
             PANIC_EXCEPTION_TYPE,
-            crash.message(),
+            &crash.message(),
             crash.site(),
         ))
     }

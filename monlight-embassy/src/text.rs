@@ -52,6 +52,28 @@ pub(crate) fn tail(text: &str, max: usize) -> &str {
     &text[start..]
 }
 
+/// An error message: plain text (`"no answer"`, written without
+/// `core::fmt`, which costs about 1 KB of `.text` on a device that does
+/// without it) or formatted (`format_args!("sensor {id} silent")`).
+///
+/// A value that implements `Display` is given as `format_args!("{value}")`.
+pub trait ErrorMessage {
+    /// Writes the message.
+    fn write_to(&self, out: &mut impl Write) -> fmt::Result;
+}
+
+impl ErrorMessage for &str {
+    fn write_to(&self, out: &mut impl Write) -> fmt::Result {
+        out.write_str(self)
+    }
+}
+
+impl ErrorMessage for fmt::Arguments<'_> {
+    fn write_to(&self, out: &mut impl Write) -> fmt::Result {
+        out.write_fmt(*self)
+    }
+}
+
 /// UTF-8 text of at most `N` bytes, stored inline.
 #[derive(Clone)]
 pub(crate) struct FixedText<const N: usize> {
@@ -60,18 +82,18 @@ pub(crate) struct FixedText<const N: usize> {
 }
 
 impl<const N: usize> FixedText<N> {
-    /// `text` as displayed, cut to `N` bytes.
-    pub(crate) fn from_display(text: impl fmt::Display) -> Self {
+    /// `message`, cut to `N` bytes.
+    pub(crate) fn new(message: &impl ErrorMessage) -> Self {
         let mut bytes = [0; N];
         let mut writer = SliceWriter::new(&mut bytes);
-        let _ = write!(writer, "{text}"); // a SliceWriter never fails
+        let _ = message.write_to(&mut writer); // a SliceWriter never fails
         let len = writer.len();
         Self { bytes, len }
     }
 
     /// The last `N` bytes of `text` (for paths, whose end names the file).
     pub(crate) fn tail_of(text: &str) -> Self {
-        Self::from_display(tail(text, N))
+        Self::new(&tail(text, N))
     }
 
     pub(crate) fn as_str(&self) -> &str {
@@ -86,11 +108,11 @@ mod tests {
 
     #[test]
     fn cuts_at_a_character_boundary_and_stops() {
-        let text = FixedText::<6>::from_display(format_args!("{}{}", "añb", "cdef"));
+        let text = FixedText::<6>::new(&format_args!("{}{}", "añb", "cdef"));
         assert_eq!(text.as_str(), "añbcd"); // "ñ" is two bytes
-        let cut = FixedText::<4>::from_display(format_args!("{}{}", "abc", "ñ"));
+        let cut = FixedText::<4>::new(&format_args!("{}{}", "abc", "ñ"));
         assert_eq!(cut.as_str(), "abc");
-        let stopped = FixedText::<5>::from_display(format_args!("{}{}{}", "abc", "ñññ", "x"));
+        let stopped = FixedText::<5>::new(&format_args!("{}{}{}", "abc", "ñññ", "x"));
         assert_eq!(stopped.as_str(), "abcñ", "nothing after a cut fragment");
     }
 
