@@ -33,7 +33,7 @@ impl Decimal {
 
 /// Writes `value` right-aligned into `out`, zero-padded (and cut to its
 /// lowest digits if `out` is short).
-pub(crate) fn write_padded(out: &mut [u8], mut value: u64) {
+pub(crate) fn write_padded(out: &mut [u8], mut value: u32) {
     for byte in out.iter_mut().rev() {
         *byte = b'0' + (value % 10) as u8;
         value /= 10;

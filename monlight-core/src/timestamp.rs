@@ -24,8 +24,10 @@ impl UtcTimestamp {
         if unix_seconds > MAX_UNIX_SECONDS {
             return None;
         }
-        let days = unix_seconds / 86_400;
-        let secs_of_day = unix_seconds % 86_400;
+        // One 64-bit division; the rest fits u32 (2,932,896 days at most),
+        // which a 32-bit core divides without a library call.
+        let days = (unix_seconds / 86_400) as u32;
+        let secs_of_day = (unix_seconds % 86_400) as u32;
         let (year, month, day) = civil_from_days(days);
         let mut out = *b"0000-00-00T00:00:00Z";
         write_padded(&mut out[0..4], year);
@@ -65,7 +67,7 @@ impl serde::Serialize for UtcTimestamp {
 /// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian
 /// calendar (Howard Hinnant's `civil_from_days`, unsigned since we start at
 /// the epoch).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
+fn civil_from_days(days: u32) -> (u32, u32, u32) {
     let z = days + 719_468;
     let era = z / 146_097;
     let doe = z - era * 146_097; // [0, 146096]
@@ -74,7 +76,7 @@ fn civil_from_days(days: u64) -> (u64, u64, u64) {
     let mp = (5 * doy + 2) / 153; // [0, 11], March-based
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
+    let year = yoe + era * 400 + u32::from(month <= 2);
     (year, month, day)
 }
 
