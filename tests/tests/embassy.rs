@@ -85,8 +85,11 @@ impl Buffers {
     }
 }
 
-fn authority(collector: &Collector) -> String {
-    collector.addr().to_string()
+/// A collector, its `host:port`, and a device with nothing recorded.
+fn rig() -> (Collector, String, Device) {
+    let collector = Collector::start();
+    let address = collector.addr().to_string();
+    (collector, address, Device::new())
 }
 
 /// Polls `done` until it holds or `timeout` passes.
@@ -137,9 +140,7 @@ fn stored_values(collector: &Collector) -> Vec<f64> {
 
 #[tokio::test]
 async fn periodic_flush_delivers_every_point_in_batches() {
-    let collector = Collector::start();
-    let address = authority(&collector);
-    let monlight = Device::new();
+    let (collector, address, monlight) = rig();
     let mut buffers = Buffers::new();
     let uplink = buffers
         .uplink(&address, collector.api_key())
@@ -189,9 +190,7 @@ async fn periodic_flush_delivers_every_point_in_batches() {
 
 #[tokio::test]
 async fn flush_now_delivers_without_waiting_for_the_tick() {
-    let collector = Collector::start();
-    let address = authority(&collector);
-    let monlight = Device::new();
+    let (collector, address, monlight) = rig();
     let mut buffers = Buffers::new();
     let uplink = buffers
         .uplink(&address, collector.api_key())
@@ -213,9 +212,7 @@ async fn flush_now_delivers_without_waiting_for_the_tick() {
 
 #[tokio::test]
 async fn points_carry_utc_seconds_once_the_time_is_known() {
-    let collector = Collector::start();
-    let address = authority(&collector);
-    let monlight = Device::new();
+    let (collector, address, monlight) = rig();
     monlight.counter("boots_total", &[], 1.0).unwrap();
     monlight.set_unix_time(1_764_000_000); // 2025-11-24T16:00:00Z
     monlight.counter("boots_total", &[], 2.0).unwrap();
@@ -261,9 +258,7 @@ impl std::error::Error for SensorError {
 
 #[tokio::test]
 async fn error_reports_carry_type_message_and_the_callers_location() {
-    let collector = Collector::start();
-    let address = authority(&collector);
-    let monlight = Device::new();
+    let (collector, address, monlight) = rig();
     let mut line = 0;
     for _ in 0..2 {
         let sensor = 3;
@@ -321,9 +316,7 @@ async fn a_full_error_queue_drops_and_counts() {
 
 #[tokio::test]
 async fn a_stalled_collector_costs_at_most_the_timeout_and_is_counted() {
-    let collector = Collector::start();
-    let address = authority(&collector);
-    let monlight = Device::new();
+    let (collector, address, monlight) = rig();
     let mut buffers = Buffers::new();
     let mut uplink = buffers.uplink(&address, collector.api_key()); // timeout 500 ms
     collector.set_fault(Some(Fault::Stall(StdDuration::from_secs(30))));
@@ -369,9 +362,7 @@ async fn a_stalled_collector_costs_at_most_the_timeout_and_is_counted() {
 
 #[tokio::test]
 async fn refusing_and_absent_collectors_are_counted() {
-    let collector = Collector::start();
-    let address = authority(&collector);
-    let monlight = Device::new();
+    let (collector, address, monlight) = rig();
     let mut buffers = Buffers::new();
     let mut uplink = buffers.uplink(&address, collector.api_key());
     collector.inject(Fault::Status(500, "Internal server error"));
@@ -403,9 +394,7 @@ async fn refusing_and_absent_collectors_are_counted() {
 
 #[tokio::test]
 async fn error_reports_wait_out_a_network_failure_and_are_sent_later() {
-    let collector = Collector::start();
-    let address = authority(&collector);
-    let monlight = Device::new();
+    let (collector, address, monlight) = rig();
     monlight.report_error("WatchdogReset", "main loop stalled");
     collector.inject(Fault::CloseWithoutAnswer);
     let mut buffers = Buffers::new();
@@ -422,9 +411,7 @@ async fn error_reports_wait_out_a_network_failure_and_are_sent_later() {
 
 #[tokio::test]
 async fn a_429_pauses_sending_until_retry_after() {
-    let collector = Collector::start();
-    let address = authority(&collector);
-    let monlight = Device::new();
+    let (collector, address, monlight) = rig();
     let mut buffers = Buffers::new();
     let mut uplink = buffers.uplink(&address, collector.api_key());
     collector.inject(Fault::RateLimited(1));
@@ -490,9 +477,7 @@ async fn a_persisted_crash_is_reported_once_after_reboot() {
     );
 
     // After the reset: a fresh Monlight, the crash taken from the slot.
-    let collector = Collector::start();
-    let address = authority(&collector);
-    let monlight = Device::new();
+    let (collector, address, monlight) = rig();
     let crash = CRASH.take().expect("the record survives");
     assert!(monlight.report_crash(&crash));
     assert!(CRASH.take().is_none(), "taken once");
