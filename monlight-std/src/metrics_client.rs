@@ -40,7 +40,9 @@ pub struct MetricsClientBuilder {
 
 impl MetricsClientBuilder {
     /// Seconds between automatic flushes once [`MetricsClient::start`] ran
-    /// (default 10 s).
+    /// (default 10 s). Under load the flush thread also flushes as soon as
+    /// the buffer is half full, so a busy service sends more often instead
+    /// of dropping points.
     pub fn flush_interval(mut self, interval: Duration) -> Self {
         self.flush_interval = interval;
         self
@@ -88,6 +90,7 @@ impl MetricsClientBuilder {
         let shared = Arc::new(Shared {
             buffer: SharedBuffer(Mutex::new(buffer)),
             warned_full: AtomicBool::new(false),
+            flush_soon: AtomicBool::new(false),
             config: WorkerConfig {
                 base_url: self.base_url,
                 api_key,
@@ -161,6 +164,8 @@ struct Shared {
     buffer: SharedBuffer,
     /// One warning per episode of a full buffer, not one per point.
     warned_full: AtomicBool,
+    /// An early flush was asked for (buffer half full) and has not run yet.
+    flush_soon: AtomicBool,
     config: WorkerConfig,
 }
 
@@ -253,13 +258,19 @@ impl MetricsClient {
     pub fn record_all(&self, points: &[Metric<'_>]) {
         let now = unix_now();
         let mut first_refusal = None;
-        {
+        let half_full = {
             let mut buffer = self.inner.shared.buffer.lock();
             for point in points {
                 if let Err(e) = buffer.record(&point.at(now)) {
                     first_refusal.get_or_insert((e, point.name));
                 }
             }
+            buffer.used_bytes() * 2 >= buffer.capacity_bytes()
+        };
+        // Under load, flush before the interval rather than drop points:
+        // once per episode, and only if the flush thread runs.
+        if half_full && !self.inner.shared.flush_soon.swap(true, Ordering::Relaxed) {
+            self.notify_worker(Command::FlushSoon);
         }
         if let Some((error, name)) = first_refusal {
             self.warn_refused(error, name);
@@ -313,6 +324,18 @@ impl MetricsClient {
         self.inner.shared.buffer.lock().len()
     }
 
+    /// Sends `command` to the flush thread if it runs; never starts it.
+    fn notify_worker(&self, command: Command) {
+        let worker = self
+            .inner
+            .worker
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(worker) = worker.as_ref() {
+            let _ = worker.commands.send(command);
+        }
+    }
+
     fn command(&self, command: Command) {
         let mut worker = self
             .inner
@@ -357,6 +380,8 @@ impl Drop for Inner {
 
 enum Command {
     StartPeriodic,
+    /// The buffer is half full: flush now if flushing periodically.
+    FlushSoon,
     Flush(SyncSender<FlushReport>),
     Shutdown(SyncSender<FlushReport>),
 }
@@ -421,6 +446,7 @@ fn run_worker(shared: &Shared, inbox: &mpsc::Receiver<Command>) {
             None => flusher.flush(&shared.buffer, &mut Unavailable, &mut out, now_ms),
         };
         shared.warned_full.store(false, Ordering::Relaxed);
+        shared.flush_soon.store(false, Ordering::Relaxed);
         log_report(&report);
         report
     };
@@ -441,6 +467,11 @@ fn run_worker(shared: &Shared, inbox: &mpsc::Receiver<Command>) {
             }
             Ok(Command::Flush(ack)) => {
                 let _ = ack.send(flush());
+            }
+            Ok(Command::FlushSoon) => {
+                if periodic {
+                    flush();
+                }
             }
             Ok(Command::Shutdown(ack)) => {
                 let _ = ack.send(flush());

@@ -363,3 +363,36 @@ fn the_servers_own_window_is_honoured() {
     assert_eq!(names, ["one", "three"]);
     assert_eq!(metrics.stats().dropped_rate_limited, 1);
 }
+
+#[test]
+fn a_half_full_buffer_is_flushed_before_the_interval() {
+    let collector = Collector::start();
+    // Room for about 1,000 points; the interval never comes in this test.
+    let metrics = MetricsClient::builder(collector.url(), collector.api_key())
+        .buffer_bytes(64 * 1024)
+        .flush_interval(Duration::from_secs(3600))
+        .build()
+        .unwrap();
+    metrics.start();
+    // 20 bursts of 600 points: each fills the buffer past half, twelve
+    // times its capacity in all.
+    for burst in 0..20 {
+        for i in 0..600 {
+            metrics.counter_by(
+                "jobs_total",
+                &[("queue", "default")],
+                f64::from(burst * 600 + i),
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // All but what sits below the half-full mark went out early.
+    let below_half = 700;
+    assert!(collector.wait_for_metrics(12_000 - below_half, Duration::from_secs(10)));
+    let stats = metrics.stats();
+    assert_eq!((stats.recorded, stats.dropped_full), (12_000, 0));
+    assert!(collector.requests().len() >= 10, "flushed in many rounds");
+    metrics.shutdown();
+    assert_eq!(collector.metrics().len(), 12_000);
+    assert_eq!(metrics.stats().sent, 12_000);
+}
