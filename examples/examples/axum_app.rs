@@ -10,8 +10,10 @@
 //! ```
 //!
 //! Ctrl-C stops the server gracefully and flushes the metrics. With
-//! `MONLIGHT_ERROR_TRACKER_URL`, `MONLIGHT_METRICS_COLLECTOR_URL` and
-//! `MONLIGHT_API_KEY` set it reports to those servers; otherwise to a local
+//! `MONLIGHT_ERROR_TRACKER_URL` and/or `MONLIGHT_METRICS_COLLECTOR_URL` and
+//! `MONLIGHT_API_KEY` set (and optionally `MONLIGHT_PROJECT`,
+//! `MONLIGHT_ENVIRONMENT`, `MONLIGHT_FLUSH_INTERVAL`) it reports to those
+//! servers, configured by `MonlightOptions::from_env`; otherwise to a local
 //! collector whose contents it prints at the end. `PORT` changes the port.
 
 use std::env;
@@ -39,36 +41,33 @@ async fn boom() -> &'static str {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let configured = (
-        env::var("MONLIGHT_ERROR_TRACKER_URL"),
-        env::var("MONLIGHT_METRICS_COLLECTOR_URL"),
-        env::var("MONLIGHT_API_KEY"),
-    );
-    let (local, options) = match configured {
-        (Ok(errors), Ok(metrics), Ok(key)) => (
-            None,
-            MonlightOptions::new(key)
-                .error_tracker_url(errors)
-                .metrics_collector_url(metrics),
-        ),
-        _ => {
-            let collector = Collector::start();
-            println!(
-                "No MONLIGHT_* servers configured: reporting to a local collector at {}",
-                collector.url()
-            );
-            let options = MonlightOptions::new(collector.api_key())
-                .error_tracker_url(collector.url())
-                .metrics_collector_url(collector.url());
-            (Some(collector), options)
-        }
+    // Your servers from MONLIGHT_* variables, or a local stand-in.
+    let configured = [
+        monlight_std::env::ERROR_TRACKER_URL,
+        monlight_std::env::METRICS_COLLECTOR_URL,
+    ]
+    .iter()
+    .any(|name| env::var_os(name).is_some());
+    let (local, options) = if configured {
+        (None, MonlightOptions::from_env()?)
+    } else {
+        let collector = Collector::start();
+        println!(
+            "No MONLIGHT_* servers configured: reporting to a local collector at {}",
+            collector.url()
+        );
+        let options = MonlightOptions::new(collector.api_key())
+            .error_tracker_url(collector.url())
+            .metrics_collector_url(collector.url())
+            .project("axum-example");
+        (Some(collector), options)
     };
 
     let app = Router::new()
         .route("/users/{id}", get(user))
         .route("/orders/{id}", get(order))
         .route("/boom", get(boom));
-    let (app, clients) = setup_monlight(app, options.project("axum-example"))?;
+    let (app, clients) = setup_monlight(app, options)?;
 
     let port = env::var("PORT").unwrap_or_else(|_| "3000".into());
     let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}")).await?;

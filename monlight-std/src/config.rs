@@ -50,6 +50,13 @@ pub enum ConfigError {
     InvalidDuration(&'static str),
     /// The HTTP client could not be built (TLS initialisation).
     Http(String),
+    /// A `MONLIGHT_*` environment variable is missing or malformed.
+    Env {
+        /// The variable, e.g. `MONLIGHT_FLUSH_INTERVAL`.
+        variable: &'static str,
+        /// What is wrong with it.
+        problem: String,
+    },
 }
 
 impl fmt::Display for ConfigError {
@@ -66,6 +73,7 @@ impl fmt::Display for ConfigError {
                 write!(f, "{what} must be a positive, finite duration")
             }
             ConfigError::Http(e) => write!(f, "could not build the HTTP client: {e}"),
+            ConfigError::Env { variable, problem } => write!(f, "{variable} {problem}"),
         }
     }
 }

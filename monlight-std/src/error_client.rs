@@ -14,6 +14,7 @@ use monlight_core::{
 };
 
 use crate::config::{ApiKey, ConfigError, EndpointUrls, check_duration};
+use crate::env;
 use crate::reportable::Reportable;
 use crate::transport::{AsyncHttp, BlockingHttp};
 
@@ -249,6 +250,28 @@ impl ErrorClient {
     /// environment `"prod"`, 5 s timeout.
     pub fn new(base_url: &str, api_key: &str) -> Result<Self, ConfigError> {
         Self::builder(base_url, api_key).build()
+    }
+
+    /// A client configured from the environment:
+    /// `MONLIGHT_ERROR_TRACKER_URL` and `MONLIGHT_API_KEY` (required),
+    /// `MONLIGHT_PROJECT` and `MONLIGHT_ENVIRONMENT` (see [`crate::env`]).
+    /// A missing or malformed variable is named in the error.
+    ///
+    /// ```no_run
+    /// let errors = monlight_std::ErrorClient::from_env()?;
+    /// # Ok::<(), monlight_std::ConfigError>(())
+    /// ```
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let settings = env::Settings::from_env()?;
+        let url = env::required(env::ERROR_TRACKER_URL, &settings.error_tracker_url)?;
+        let mut builder = Self::builder(url, settings.required_api_key()?);
+        if let Some(project) = settings.project {
+            builder = builder.project(project);
+        }
+        if let Some(environment) = settings.environment {
+            builder = builder.environment(environment);
+        }
+        builder.build()
     }
 
     /// A builder to change the defaults.

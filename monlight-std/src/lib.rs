@@ -45,6 +45,7 @@
 )]
 
 mod config;
+pub mod env;
 mod error_client;
 pub mod integrations;
 mod metrics_client;

@@ -202,6 +202,32 @@ impl MetricsClient {
         Self::builder(base_url, api_key).build()
     }
 
+    /// A client configured from the environment:
+    /// `MONLIGHT_METRICS_COLLECTOR_URL` and `MONLIGHT_API_KEY` (required),
+    /// `MONLIGHT_PROJECT` and `MONLIGHT_FLUSH_INTERVAL` (see [`crate::env`]).
+    /// Not started: call [`MetricsClient::start`].
+    ///
+    /// ```no_run
+    /// let metrics = monlight_std::MetricsClient::from_env()?;
+    /// metrics.start();
+    /// # Ok::<(), monlight_std::ConfigError>(())
+    /// ```
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let settings = crate::env::Settings::from_env()?;
+        let url = crate::env::required(
+            crate::env::METRICS_COLLECTOR_URL,
+            &settings.metrics_collector_url,
+        )?;
+        let mut builder = Self::builder(url, settings.required_api_key()?);
+        if let Some(project) = settings.project {
+            builder = builder.project(project);
+        }
+        if let Some(interval) = settings.flush_interval {
+            builder = builder.flush_interval(interval);
+        }
+        builder.build()
+    }
+
     /// A builder to change the defaults.
     pub fn builder(
         base_url: impl Into<String>,

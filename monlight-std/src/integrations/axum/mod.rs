@@ -85,6 +85,43 @@ impl MonlightOptions {
         }
     }
 
+    /// Options from the environment (see [`crate::env`]): the URLs from
+    /// `MONLIGHT_ERROR_TRACKER_URL` and `MONLIGHT_METRICS_COLLECTOR_URL`
+    /// (each optional: unset leaves that half off), `MONLIGHT_API_KEY`
+    /// (required once a URL is set), `MONLIGHT_PROJECT`,
+    /// `MONLIGHT_ENVIRONMENT`, `MONLIGHT_FLUSH_INTERVAL`.
+    ///
+    /// ```no_run
+    /// use axum::{Router, routing::get};
+    /// use monlight_std::integrations::axum::{MonlightOptions, setup_monlight};
+    ///
+    /// let app = Router::new().route("/", get(|| async { "ok" }));
+    /// let (app, clients) = setup_monlight(app, MonlightOptions::from_env()?)?;
+    /// # Ok::<(), monlight_std::ConfigError>(())
+    /// ```
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let settings = crate::env::Settings::from_env()?;
+        let enabled =
+            settings.error_tracker_url.is_some() || settings.metrics_collector_url.is_some();
+        let api_key = match enabled {
+            true => settings.required_api_key()?.to_owned(),
+            false => String::new(),
+        };
+        let mut options = Self::new(api_key);
+        options.error_tracker_url = settings.error_tracker_url;
+        options.metrics_collector_url = settings.metrics_collector_url;
+        if let Some(project) = settings.project {
+            options.project = project;
+        }
+        if let Some(environment) = settings.environment {
+            options.environment = environment;
+        }
+        if let Some(interval) = settings.flush_interval {
+            options.flush_interval = interval;
+        }
+        Ok(options)
+    }
+
     /// Enables error reporting to this error tracker.
     pub fn error_tracker_url(mut self, url: impl Into<String>) -> Self {
         self.error_tracker_url = Some(url.into());
