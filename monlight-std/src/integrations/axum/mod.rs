@@ -95,7 +95,7 @@ impl MonlightOptions {
     /// use axum::{Router, routing::get};
     /// use monlight_std::integrations::axum::{MonlightOptions, setup_monlight};
     ///
-    /// let app = Router::new().route("/", get(|| async { "ok" }));
+    /// let app: Router = Router::new().route("/", get(|| async { "ok" }));
     /// let (app, clients) = setup_monlight(app, MonlightOptions::from_env()?)?;
     /// # Ok::<(), monlight_std::ConfigError>(())
     /// ```
