@@ -36,6 +36,8 @@
 //!
 //! - `axum`: [`integrations::axum`], with `setup_monlight` and the
 //!   request-metrics and error-reporting tower layers.
+//! - `metrics`: [`integrations::metrics`], monlight as the `metrics`
+//!   crate's recorder (`metrics::counter!(..)` reaches the collector).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

@@ -1,5 +1,9 @@
-//! Integrations with web frameworks.
+//! Integrations with web frameworks and the ecosystem's facades.
 
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod axum;
+
+#[cfg(feature = "metrics")]
+#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+pub mod metrics;
