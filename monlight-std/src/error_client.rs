@@ -342,6 +342,21 @@ impl ErrorClient {
         }
     }
 
+    /// Builds a report now and queues it for the sender thread without
+    /// waiting (for integrations called on hot or sensitive paths, such as
+    /// a `tracing` layer).
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+    pub(crate) fn report_detached<R: Reportable + ?Sized>(
+        &self,
+        error: &R,
+        site: ThrowSite<'_>,
+        context: Option<&RequestContext>,
+    ) {
+        if let Some(body) = self.inner.encode(error, context, site, None) {
+            self.inner.send_queued(body, false);
+        }
+    }
+
     /// Reports a panic (used by [`install_panic_hook`](crate::install_panic_hook)).
     pub(crate) fn report_panic(
         &self,
@@ -485,6 +500,12 @@ impl Inner {
     /// Hands the body to the sender thread and waits for it, at most
     /// `timeout` (plus a little for the hand-over).
     fn send_blocking(self: &Arc<Self>, body: Vec<u8>) {
+        self.send_queued(body, true);
+    }
+
+    /// Queues `body` for the sender thread and, if `wait`, waits (at most
+    /// the timeout) for its answer. A full queue drops and counts.
+    fn send_queued(self: &Arc<Self>, body: Vec<u8>, wait: bool) {
         if self.paused() {
             return;
         }
@@ -507,9 +528,10 @@ impl Inner {
         };
         match queued {
             Ok(()) => {
-                if finished
-                    .recv_timeout(self.config.timeout + Duration::from_millis(500))
-                    .is_err()
+                if wait
+                    && finished
+                        .recv_timeout(self.config.timeout + Duration::from_millis(500))
+                        .is_err()
                 {
                     log::warn!(
                         "monlight: error report still in flight after {:?}; not waiting",

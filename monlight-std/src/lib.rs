@@ -38,6 +38,8 @@
 //!   request-metrics and error-reporting tower layers.
 //! - `metrics`: [`integrations::metrics`], monlight as the `metrics`
 //!   crate's recorder (`metrics::counter!(..)` reaches the collector).
+//! - `tracing`: [`integrations::tracing`], a `tracing_subscriber` layer
+//!   that reports `ERROR` events with their fields, spans and location.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

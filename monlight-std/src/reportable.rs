@@ -72,7 +72,7 @@ impl Reportable for str {
 /// A trait object hides its type; a derived `Debug` starts with the type's
 /// name (`ParseIntError { kind: InvalidDigit }`), which is the best guess
 /// left. `io::Error` is recognised by downcast (its `Debug` names a variant).
-fn dyn_type_path(error: &(dyn Error + 'static)) -> Cow<'static, str> {
+pub(crate) fn dyn_type_path(error: &(dyn Error + 'static)) -> Cow<'static, str> {
     if error.is::<std::io::Error>() {
         return Cow::Borrowed("std::io::Error");
     }
