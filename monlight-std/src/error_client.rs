@@ -315,6 +315,34 @@ impl ErrorClient {
         self.report_at(error, ThrowSite::caller(), context.as_ref())
     }
 
+    /// Reports an `anyhow::Error`: its type and message, its chain of
+    /// contexts and causes, and, if it captured a backtrace
+    /// (`RUST_BACKTRACE=1` or `RUST_LIB_BACKTRACE=1`), the frames of your
+    /// code from it. Waits like [`ErrorClient::report_error_sync`].
+    ///
+    /// ```no_run
+    /// use anyhow::Context;
+    /// # let errors = monlight_std::ErrorClient::new("http://localhost:5010", "k")?;
+    /// let result = std::fs::read("settings.toml").context("loading settings");
+    /// if let Err(e) = result {
+    ///     errors.report_anyhow_sync(&e, None);
+    /// }
+    /// # Ok::<(), monlight_std::ConfigError>(())
+    /// ```
+    #[cfg(feature = "anyhow")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "anyhow")))]
+    #[track_caller]
+    pub fn report_anyhow_sync(&self, error: &anyhow::Error, context: Option<RequestContext>) {
+        let site = ThrowSite::caller();
+        let backtrace = anyhow_frames(error);
+        if let Some(body) =
+            self.inner
+                .encode(&Anyhow(error), context.as_ref(), site, backtrace.as_deref())
+        {
+            self.inner.send_blocking(body);
+        }
+    }
+
     /// Where every report went so far: `recorded` reports were attempted,
     /// `sent` accepted, the rest dropped under their reason.
     pub fn stats(&self) -> Stats {
@@ -377,6 +405,30 @@ impl ErrorClient {
             self.inner.send_blocking(body);
         }
     }
+}
+
+/// An `anyhow::Error` as reported: typed by its root cause (the outer
+/// layers are anyhow's context wrappers), its chain the contexts and causes.
+#[cfg(feature = "anyhow")]
+struct Anyhow<'e>(&'e anyhow::Error);
+
+#[cfg(feature = "anyhow")]
+impl Reportable for Anyhow<'_> {
+    fn type_path(&self) -> std::borrow::Cow<'_, str> {
+        crate::reportable::dyn_type_path(self.0.root_cause())
+    }
+
+    fn as_error(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(self.0.as_ref())
+    }
+}
+
+/// The application frames of an `anyhow::Error`'s backtrace, if captured.
+#[cfg(feature = "anyhow")]
+fn anyhow_frames(error: &anyhow::Error) -> Option<String> {
+    let backtrace = error.backtrace();
+    (backtrace.status() == std::backtrace::BacktraceStatus::Captured)
+        .then(|| crate::panic_hook::application_frames(&backtrace.to_string()))
 }
 
 /// A panic, reported with exception type `Panic`.

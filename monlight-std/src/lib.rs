@@ -40,6 +40,10 @@
 //!   crate's recorder (`metrics::counter!(..)` reaches the collector).
 //! - `tracing`: [`integrations::tracing`], a `tracing_subscriber` layer
 //!   that reports `ERROR` events with their fields, spans and location.
+//! - `anyhow`: [`ErrorClient::report_anyhow_sync`], an `anyhow::Error`
+//!   typed by its root cause, with its contexts and its captured backtrace
+//!   trimmed to your frames. (`eyre::Report` and `anyhow::Error` also work
+//!   with `report_error_sync(&*error, ..)`, without the backtrace.)
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

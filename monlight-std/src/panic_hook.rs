@@ -158,10 +158,15 @@ pub(crate) fn application_frames(backtrace: &str) -> String {
         if let Some((index, symbol)) = trimmed.split_once(": ")
             && index.chars().all(|c| c.is_ascii_digit())
         {
-            let symbol = symbol.trim_start_matches('<');
-            keep = !NOT_APPLICATION
-                .iter()
-                .any(|prefix| symbol.starts_with(prefix));
+            let foreign = |path: &str| NOT_APPLICATION.iter().any(|p| path.starts_with(p));
+            keep = match symbol.strip_prefix('<').and_then(|s| s.split_once(" as ")) {
+                // `<Type as Trait>::method`: the type decides when it is a
+                // path of its own (`<my_app::Order as Display>` is yours);
+                // a generic `E` or an `fn()` is judged by the trait.
+                Some((ty, _)) if ty.contains("::") && !ty.starts_with("fn") => !foreign(ty),
+                Some((_, trait_path)) => !foreign(trait_path),
+                None => !foreign(symbol.trim_start_matches('<')),
+            };
         }
         if keep {
             out.push_str(line);
