@@ -343,6 +343,25 @@ impl ErrorClient {
         }
     }
 
+    /// [`ErrorClient::report_anyhow_sync`] from async code, like
+    /// [`ErrorClient::report_error`]: built now, sent by the returned
+    /// `'static` future (spawn it to not wait).
+    #[cfg(feature = "anyhow")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "anyhow")))]
+    #[track_caller]
+    pub fn report_anyhow(
+        &self,
+        error: &anyhow::Error,
+        context: Option<RequestContext>,
+    ) -> impl Future<Output = ()> + Send + 'static + use<> {
+        let site = ThrowSite::caller();
+        let backtrace = anyhow_frames(error);
+        let body = self
+            .inner
+            .encode(&Anyhow(error), context.as_ref(), site, backtrace.as_deref());
+        self.send_later(body)
+    }
+
     /// Where every report went so far: `recorded` reports were attempted,
     /// `sent` accepted, the rest dropped under their reason.
     pub fn stats(&self) -> Stats {
@@ -357,7 +376,14 @@ impl ErrorClient {
         site: ThrowSite<'_>,
         context: Option<&RequestContext>,
     ) -> impl Future<Output = ()> + Send + 'static + use<R> {
-        let body = self.inner.encode(error, context, site, None);
+        self.send_later(self.inner.encode(error, context, site, None))
+    }
+
+    /// The future that sends an encoded report (nothing if encoding failed).
+    fn send_later(
+        &self,
+        body: Option<Vec<u8>>,
+    ) -> impl Future<Output = ()> + Send + 'static + use<> {
         let inner = Arc::clone(&self.inner);
         async move {
             if let Some(body) = body {

@@ -60,7 +60,10 @@ fn anyhow_errors_keep_their_chain_and_trimmed_backtrace() {
     assert_eq!(errors.len(), 1);
     let report = &errors[0].body;
     assert_eq!(report["message"], "saving order 42");
-    assert_eq!(report["exception_type"], "DiskFull", "typed by its root cause");
+    assert_eq!(
+        report["exception_type"], "DiskFull",
+        "typed by its root cause"
+    );
     let traceback = report["traceback"].as_str().unwrap();
     assert!(
         traceback.starts_with(&format!("at tests/tests/anyhow_eyre.rs:{line}:")),
@@ -99,4 +102,15 @@ fn eyre_reports_go_through_their_error_chain() {
             .unwrap()
             .contains("Caused by: no space left on device")
     );
+}
+
+#[tokio::test]
+async fn anyhow_errors_report_from_async_code() {
+    let collector = Collector::start();
+    let errors = client(&collector.url(), collector.api_key());
+    let error = save().unwrap_err();
+    tokio::spawn(errors.report_anyhow(&error, None)).await.unwrap();
+    let stored = collector.errors();
+    assert_eq!(stored[0].body["exception_type"], "DiskFull");
+    assert_eq!(stored[0].body["message"], "saving order 42");
 }
