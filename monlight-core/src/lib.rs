@@ -46,6 +46,7 @@
 //!   as warnings through defmt. Off by default; nothing is printed without it.
 
 #![cfg_attr(not(test), no_std)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 // Panics are bugs in an SDK that runs inside other people's programs.

@@ -7,27 +7,43 @@
 //! any `embedded-nal-async` stack) every `flush_interval` and on demand.
 //! Crashes survive a reset in a [`CrashSlot`] and are reported after boot.
 //!
-//! ```ignore
+//! ```
 //! use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
-//! use monlight_embassy::{Collector, Monlight, TcpTransport, Uplink};
+//! use monlight_embassy::Monlight;
 //!
+//! // 4 KiB of points and 4 queued error reports, in RAM known at compile time.
 //! static MONLIGHT: Monlight<CriticalSectionRawMutex, 4096> = Monlight::new();
 //!
-//! #[embassy_executor::task]
-//! async fn monlight_task(stack: embassy_net::Stack<'static>) -> ! {
-//!     let state = TCP_STATE.init(TcpClientState::<1, 1024, 1024>::new());
-//!     let tcp = TcpClient::new(stack, state);
+//! // From any task or interrupt; never waits on the network.
+//! MONLIGHT.gauge("temperature_celsius", &[("sensor", "boiler")], 21.5).unwrap();
+//! MONLIGHT.report_error("SensorTimeout", "no answer from sensor 3");
+//! assert_eq!(MONLIGHT.stats().recorded, 1);
+//! assert_eq!(MONLIGHT.error_stats().queued, 1);
+//! ```
+//!
+//! The flush task, over any `embedded-nal-async` TCP stack (on a device,
+//! embassy-net's `TcpClient`; wrap it in an `#[embassy_executor::task]`):
+//!
+//! ```no_run
+//! # use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
+//! # use monlight_embassy::Monlight;
+//! # static MONLIGHT: Monlight<CriticalSectionRawMutex, 4096> = Monlight::new();
+//! use embedded_nal_async::TcpConnect;
+//! use monlight_embassy::{Collector, TcpTransport, Uplink};
+//!
+//! const METRICS: Collector = match Collector::new("192.168.1.10:5012") {
+//!     Ok(collector) => collector,
+//!     Err(_) => panic!("not host:port"),
+//! };
+//!
+//! async fn monlight_task(tcp: &impl TcpConnect) -> ! {
 //!     let mut scratch = [0u8; 512];
-//!     let transport = TcpTransport::new(&tcp, "device-key", &mut scratch)
-//!         .metrics_collector(Collector::new("192.168.1.10:5012").unwrap())
+//!     let transport = TcpTransport::new(tcp, "device-key", &mut scratch)
+//!         .metrics_collector(METRICS)
 //!         .error_tracker(Collector::new("192.168.1.10:5010").unwrap());
 //!     let mut out = [0u8; 2048];
 //!     MONLIGHT.run(Uplink::new(transport, "boiler-fw", &mut out).unwrap()).await
 //! }
-//!
-//! // Anywhere else:
-//! MONLIGHT.gauge("temperature_celsius", &[("sensor", "boiler")], 21.5).ok();
-//! MONLIGHT.report_error("SensorTimeout", "no answer from sensor 3");
 //! ```
 //!
 //! `examples/firmware` in the repository is a complete program for a
@@ -52,6 +68,7 @@
 //!   `defmt::Format` on the public types. Without it nothing is printed.
 
 #![no_std]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 
 mod crash;
@@ -71,7 +88,9 @@ pub use transport::{
 };
 pub use uplink::{DEFAULT_FLUSH_INTERVAL, Uplink};
 
-/// The core types users name: metrics, counters, outcomes.
+/// The core types users name: metrics, counters, outcomes, and the
+/// transport trait for a link of your own.
 pub use monlight_core::{
-    FlushReport, InvalidProject, Label, Metric, MetricKind, RecordError, Stats, ThrowSite,
+    AsyncTransport, Endpoint, FlushReport, InvalidProject, Label, Metric, MetricKind, Outcome,
+    RecordError, Stats, ThrowSite, TransportError,
 };

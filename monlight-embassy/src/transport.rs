@@ -255,12 +255,22 @@ impl Dns for NoDns {
 /// - the body itself is encoded by [`Uplink`](crate::Uplink) into its
 ///   `out` buffer.
 ///
-/// ```ignore
-/// let tcp = TcpClient::new(stack, &TCP_STATE); // embassy-net
-/// let mut scratch = [0u8; 512];
-/// let transport = TcpTransport::new(&tcp, API_KEY, &mut scratch)
-///     .metrics_collector(Collector::new("192.168.1.10:5012")?)
-///     .error_tracker(Collector::new("192.168.1.10:5010")?);
+/// An endpoint without a collector fails with
+/// [`TransportError::InvalidRequest`].
+///
+/// ```no_run
+/// use embedded_nal_async::TcpConnect;
+/// use monlight_embassy::{Collector, InvalidCollector, TcpTransport};
+///
+/// // `tcp`: embassy-net's `TcpClient` on a device.
+/// fn transport<'a, C: TcpConnect>(
+///     tcp: &'a C,
+///     scratch: &'a mut [u8; 512],
+/// ) -> Result<TcpTransport<'a, C>, InvalidCollector> {
+///     Ok(TcpTransport::new(tcp, "device-key", scratch)
+///         .metrics_collector(Collector::new("192.168.1.10:5012")?)
+///         .error_tracker(Collector::new("192.168.1.10:5010")?))
+/// }
 /// ```
 pub struct TcpTransport<'a, C, D = NoDns> {
     tcp: &'a C,

@@ -21,12 +21,22 @@ pub const DEFAULT_FLUSH_INTERVAL: Duration = Duration::from_secs(10);
 /// (2 KiB is about 20 typical points; a point bigger than `out` is dropped
 /// and counted). An error report is cut to fit it.
 ///
-/// ```ignore
-/// let mut out = [0u8; 2048];
-/// let uplink = Uplink::new(transport, "boiler-fw", &mut out)?
-///     .environment("prod")
-///     .flush_interval(Duration::from_secs(30));
-/// MONLIGHT.run(uplink).await
+/// ```no_run
+/// use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
+/// use embassy_time::Duration;
+/// use monlight_core::AsyncTransport;
+/// use monlight_embassy::{Monlight, Uplink};
+///
+/// static MONLIGHT: Monlight<CriticalSectionRawMutex, 4096> = Monlight::new();
+///
+/// async fn flush_forever(transport: impl AsyncTransport) -> ! {
+///     let mut out = [0u8; 2048];
+///     let uplink = Uplink::new(transport, "boiler-fw", &mut out)
+///         .unwrap()
+///         .environment("prod")
+///         .flush_interval(Duration::from_secs(30));
+///     MONLIGHT.run(uplink).await
+/// }
 /// ```
 pub struct Uplink<'a, T> {
     transport: T,
@@ -146,9 +156,10 @@ impl<M: RawMutex, const N: usize, const E: usize> Monlight<M, N, E> {
     /// whenever [`Monlight::flush_now`] is called. Spawn it from a task of
     /// your own (Embassy tasks cannot be generic):
     ///
-    /// ```ignore
+    /// ```text
     /// #[embassy_executor::task]
-    /// async fn monlight_task(uplink: Uplink<'static, Transport>) -> ! {
+    /// async fn monlight_task(stack: embassy_net::Stack<'static>) -> ! {
+    ///     // build the transport and the Uplink (see the crate's example), then:
     ///     MONLIGHT.run(uplink).await
     /// }
     /// ```

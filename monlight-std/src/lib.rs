@@ -14,11 +14,13 @@
 //! - [`BlockingHttp`] / [`AsyncHttp`]: the reqwest transports, also usable
 //!   with `monlight-core`'s flush engine directly.
 //!
-//! ```no_run
+//! ```
 //! use monlight_std::{ErrorClient, MetricsClient, RequestContext};
 //!
-//! let errors = ErrorClient::builder("http://localhost:5010", "my-key").project("shop").build()?;
-//! let metrics = MetricsClient::builder("http://localhost:5012", "my-key").project("shop").build()?;
+//! // Nothing listens on this port: every failure is counted, none is raised.
+//! let url = "http://127.0.0.1:9";
+//! let errors = ErrorClient::builder(url, "my-key").project("shop").build()?;
+//! let metrics = MetricsClient::builder(url, "my-key").project("shop").build()?;
 //! metrics.start();
 //! monlight_std::install_panic_hook(errors.clone());
 //!
@@ -27,6 +29,8 @@
 //!     errors.report_error_sync(&e, Some(RequestContext::new().url("/checkout").user_id(7)));
 //! }
 //! metrics.shutdown();
+//! assert_eq!(metrics.stats().dropped_transport, 1);
+//! assert_eq!(errors.stats().dropped_transport, 1);
 //! # Ok::<(), monlight_std::ConfigError>(())
 //! ```
 //!
@@ -45,6 +49,7 @@
 //!   trimmed to your frames. (`eyre::Report` and `anyhow::Error` also work
 //!   with `report_error_sync(&*error, ..)`, without the backtrace.)
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![cfg_attr(

@@ -109,7 +109,9 @@ async fn anyhow_errors_report_from_async_code() {
     let collector = Collector::start();
     let errors = client(&collector.url(), collector.api_key());
     let error = save().unwrap_err();
-    tokio::spawn(errors.report_anyhow(&error, None)).await.unwrap();
+    tokio::spawn(errors.report_anyhow(&error, None))
+        .await
+        .unwrap();
     let stored = collector.errors();
     assert_eq!(stored[0].body["exception_type"], "DiskFull");
     assert_eq!(stored[0].body["message"], "saving order 42");
