@@ -15,7 +15,7 @@
 //! static MONLIGHT: Monlight<CriticalSectionRawMutex, 4096> = Monlight::new();
 //!
 //! // From any task or interrupt; never waits on the network.
-//! MONLIGHT.gauge("temperature_celsius", &[("sensor", "boiler")], 21.5).unwrap();
+//! MONLIGHT.gauge("temperature_celsius", 21.5, &[("sensor", "boiler")]).unwrap();
 //! MONLIGHT.report_error("SensorTimeout", "no answer from sensor 3");
 //! assert_eq!(MONLIGHT.stats().recorded, 1);
 //! assert_eq!(MONLIGHT.error_stats().queued, 1);

@@ -40,8 +40,8 @@ pub const DEFAULT_ERROR_QUEUE: usize = 4;
 ///
 /// static MONLIGHT: Monlight<CriticalSectionRawMutex, 4096> = Monlight::new();
 ///
-/// MONLIGHT.counter("boots_total", &[], 1.0).unwrap();
-/// MONLIGHT.gauge("temperature_celsius", &[("sensor", "boiler")], 21.5).unwrap();
+/// MONLIGHT.counter("boots_total", &[]).unwrap();
+/// MONLIGHT.gauge("temperature_celsius", 21.5, &[("sensor", "boiler")]).unwrap();
 /// MONLIGHT.report_error("SensorTimeout", format_args!("sensor {} silent", 3));
 /// assert_eq!(MONLIGHT.stats().recorded, 2);
 /// assert_eq!(MONLIGHT.error_stats().queued, 1);
@@ -92,23 +92,34 @@ impl<M: RawMutex, const N: usize, const E: usize> Monlight<M, N, E> {
         self.state.lock(|state| f(&mut state.borrow_mut()))
     }
 
-    /// Buffers a counter point (e.g. `1.0` per event).
-    pub fn counter(&self, name: &str, labels: &[Label<'_>], value: f64) -> Result<(), RecordError> {
-        self.record(Metric::new(MetricKind::Counter, name, labels, value))
+    /// Counts one occurrence (a counter point of value 1). The argument
+    /// order is monlight-std's (the reference client's).
+    pub fn counter(&self, name: &str, labels: &[Label<'_>]) -> Result<(), RecordError> {
+        self.counter_by(name, labels, 1.0)
     }
 
-    /// Buffers a histogram point (e.g. a duration in seconds).
-    pub fn histogram(
+    /// Counts `value` occurrences in one point.
+    pub fn counter_by(
         &self,
         name: &str,
         labels: &[Label<'_>],
         value: f64,
     ) -> Result<(), RecordError> {
+        self.record(Metric::new(MetricKind::Counter, name, labels, value))
+    }
+
+    /// Records one observation of a distribution (a duration, a size).
+    pub fn histogram(
+        &self,
+        name: &str,
+        value: f64,
+        labels: &[Label<'_>],
+    ) -> Result<(), RecordError> {
         self.record(Metric::new(MetricKind::Histogram, name, labels, value))
     }
 
-    /// Buffers a gauge point (a current value).
-    pub fn gauge(&self, name: &str, labels: &[Label<'_>], value: f64) -> Result<(), RecordError> {
+    /// Records the current value of something.
+    pub fn gauge(&self, name: &str, value: f64, labels: &[Label<'_>]) -> Result<(), RecordError> {
         self.record(Metric::new(MetricKind::Gauge, name, labels, value))
     }
 

@@ -6,37 +6,19 @@
 mod common;
 
 use std::future::Future;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::time::{Duration as StdDuration, Instant as StdInstant};
 
+use common::TokioTcp;
 use embassy_futures::select::{Either, select};
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
 use embassy_time::Duration;
-use embedded_io_adapters::tokio_1::FromTokio;
-use embedded_nal_async::{AddrType, Dns, TcpConnect};
+use embedded_nal_async::{AddrType, Dns};
 use monlight_core::ThrowSite;
 use monlight_embassy::{Collector as Address, CrashSlot, Monlight, TcpTransport, Uplink};
 use monlight_tests::{Collector, Fault};
 
 type Device = Monlight<CriticalSectionRawMutex, 16384>;
-
-/// `embedded_nal_async::TcpConnect` over tokio: what embassy-net's
-/// `TcpClient` is on a device.
-struct TokioTcp;
-
-impl TcpConnect for TokioTcp {
-    type Error = std::io::Error;
-    type Connection<'a> = FromTokio<tokio::net::TcpStream>;
-
-    async fn connect<'a>(
-        &'a self,
-        remote: SocketAddr,
-    ) -> Result<Self::Connection<'a>, Self::Error> {
-        Ok(FromTokio::new(
-            tokio::net::TcpStream::connect(remote).await?,
-        ))
-    }
-}
 
 /// DNS through the host's resolver.
 struct TokioDns;
@@ -121,8 +103,8 @@ fn record_gauges(monlight: &Device, count: usize) {
         monlight
             .gauge(
                 "temperature_celsius",
-                &[("sensor", &sensor)],
                 i as f64 + 0.5,
+                &[("sensor", &sensor)],
             )
             .unwrap();
     }
@@ -213,9 +195,9 @@ async fn flush_now_delivers_without_waiting_for_the_tick() {
 #[tokio::test]
 async fn points_carry_utc_seconds_once_the_time_is_known() {
     let (collector, address, monlight) = rig();
-    monlight.counter("boots_total", &[], 1.0).unwrap();
+    monlight.counter("boots_total", &[]).unwrap();
     monlight.set_unix_time(1_764_000_000); // 2025-11-24T16:00:00Z
-    monlight.counter("boots_total", &[], 2.0).unwrap();
+    monlight.counter_by("boots_total", &[], 2.0).unwrap();
     let mut buffers = Buffers::new();
     let mut uplink = buffers.uplink(&address, collector.api_key());
     let report = monlight.flush(&mut uplink).await;
@@ -327,7 +309,7 @@ async fn a_stalled_collector_costs_at_most_the_timeout_and_is_counted() {
             // Another task records while the flush waits on the network.
             tokio::time::sleep(StdDuration::from_millis(100)).await;
             let at = StdInstant::now();
-            monlight.counter("ticks_total", &[], 1.0).unwrap();
+            monlight.counter("ticks_total", &[]).unwrap();
             (at.elapsed(), monlight.buffered())
         })
         .await;
@@ -449,7 +431,7 @@ async fn collectors_by_host_name_resolve_through_dns() {
         .with_dns(TokioDns)
         .metrics_collector(Address::new(&address).unwrap());
     let mut uplink = Uplink::new(transport, "boiler-fw", &mut out).unwrap();
-    monlight.counter("boots_total", &[], 1.0).unwrap();
+    monlight.counter("boots_total", &[]).unwrap();
     assert_eq!(monlight.flush(&mut uplink).await.sent, 1);
     let request = &collector.requests()[0];
     assert_eq!(request.header("host"), Some(address.as_str()));
@@ -460,7 +442,7 @@ async fn collectors_by_host_name_resolve_through_dns() {
     let transport = TcpTransport::new(&TokioTcp, collector.api_key(), &mut scratch)
         .metrics_collector(Address::new(&address).unwrap());
     let mut uplink = Uplink::new(transport, "boiler-fw", &mut out).unwrap();
-    monlight.counter("boots_total", &[], 1.0).unwrap();
+    monlight.counter("boots_total", &[]).unwrap();
     assert_eq!(monlight.flush(&mut uplink).await.dropped, 1);
 }
 

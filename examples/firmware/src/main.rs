@@ -144,7 +144,7 @@ mod firmware {
             MONLIGHT.report_crash(&crash);
         }
         #[cfg(feature = "monlight")]
-        MONLIGHT.counter("boots_total", &[], 1.0).ok();
+        MONLIGHT.counter("boots_total", &[]).ok();
 
         let mut rng = Rng::new(p.RNG, Irqs);
         let mut seed = [0; 8];
@@ -189,8 +189,8 @@ mod firmware {
                     MONLIGHT
                         .gauge(
                             "boiler_temperature_celsius",
-                            &[("sensor", "boiler")],
                             celsius,
+                            &[("sensor", "boiler")],
                         )
                         .ok();
                     #[cfg(not(feature = "monlight"))]
@@ -211,8 +211,8 @@ mod firmware {
             MONLIGHT
                 .histogram(
                     "control_loop_seconds",
-                    &[],
                     started.elapsed().as_micros() as f64 / 1e6,
+                    &[],
                 )
                 .ok();
             #[cfg(not(feature = "monlight"))]

@@ -52,3 +52,21 @@ pub(crate) fn dead_url() -> String {
     drop(listener);
     format!("http://{addr}")
 }
+
+/// `embedded_nal_async::TcpConnect` over tokio: what embassy-net's
+/// `TcpClient` is on a device.
+pub(crate) struct TokioTcp;
+
+impl embedded_nal_async::TcpConnect for TokioTcp {
+    type Error = std::io::Error;
+    type Connection<'a> = embedded_io_adapters::tokio_1::FromTokio<tokio::net::TcpStream>;
+
+    async fn connect<'a>(
+        &'a self,
+        remote: std::net::SocketAddr,
+    ) -> Result<Self::Connection<'a>, Self::Error> {
+        Ok(embedded_io_adapters::tokio_1::FromTokio::new(
+            tokio::net::TcpStream::connect(remote).await?,
+        ))
+    }
+}

@@ -1,0 +1,310 @@
+//! Every client against every way a server can fail: the caller is never
+//! blocked past its timeout, nothing panics, the loss is counted under the
+//! right reason, the next send after the fault delivers, and a 429 is
+//! honoured (nothing is sent before its `retry_after`).
+//!
+//! One test per fault; each runs the four clients: the std metrics flush,
+//! the std error report (sync and async) and the Embassy transport.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
+use monlight_embassy::{Collector as Address, Monlight, TcpTransport, Uplink};
+use monlight_std::{ErrorClient, MetricsClient, Stats};
+use monlight_tests::{Collector, Fault};
+
+/// Every client's timeout; a send may take it plus this margin (machines
+/// in CI are shared and slow).
+const TIMEOUT: Duration = Duration::from_secs(1);
+const MARGIN: Duration = Duration::from_millis(1500);
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Reason {
+    Rejected,
+    RateLimited,
+    Transport,
+}
+
+fn lost(stats: &Stats, reason: Reason) -> u64 {
+    match reason {
+        Reason::Rejected => stats.dropped_rejected,
+        Reason::RateLimited => stats.dropped_rate_limited,
+        Reason::Transport => stats.dropped_transport,
+    }
+}
+
+/// A client under test: `send` makes one attempt (a flush, a report).
+trait Client {
+    fn name(&self) -> &'static str;
+    fn send(&mut self);
+    fn stats(&self) -> Stats;
+}
+
+/// 200 points (about 12 KB: long enough for a slow read to time out).
+struct MetricsFlush(MetricsClient);
+
+impl Client for MetricsFlush {
+    fn name(&self) -> &'static str {
+        "std metrics flush"
+    }
+    fn send(&mut self) {
+        for i in 0..200 {
+            self.0
+                .gauge("fault_matrix_value", f64::from(i), &[("client", "std")]);
+        }
+        self.0.flush();
+    }
+    fn stats(&self) -> Stats {
+        self.0.stats()
+    }
+}
+
+/// A report with a 12 KB message.
+struct ErrorsSync(ErrorClient, String);
+
+impl Client for ErrorsSync {
+    fn name(&self) -> &'static str {
+        "std error report (sync)"
+    }
+    fn send(&mut self) {
+        self.0.report_error_sync(self.1.as_str(), None);
+    }
+    fn stats(&self) -> Stats {
+        self.0.stats()
+    }
+}
+
+struct ErrorsAsync(ErrorClient, String, tokio::runtime::Runtime);
+
+impl Client for ErrorsAsync {
+    fn name(&self) -> &'static str {
+        "std error report (async)"
+    }
+    fn send(&mut self) {
+        let send = self.0.report_error(self.1.as_str(), None);
+        self.2.block_on(send);
+    }
+    fn stats(&self) -> Stats {
+        self.0.stats()
+    }
+}
+
+/// 150 points flushed through monlight-embassy's TCP transport in 8 KB
+/// batches. The uplink lives as long as the client, as in a flush task
+/// (it holds the 429 pause).
+struct Embassy {
+    device: &'static EmbassyDevice,
+    uplink: Uplink<'static, TcpTransport<'static, common::TokioTcp>>,
+    runtime: tokio::runtime::Runtime,
+}
+
+type EmbassyDevice = Monlight<CriticalSectionRawMutex, 16384>;
+
+impl Embassy {
+    fn new(url: &str, key: &str) -> Self {
+        let leak = |s: &str| -> &'static str { Box::leak(s.to_owned().into_boxed_str()) };
+        let scratch: &'static mut [u8] = Box::leak(vec![0u8; 512].into_boxed_slice());
+        let out: &'static mut [u8] = Box::leak(vec![0u8; 8192].into_boxed_slice());
+        let address = Address::new(leak(url.trim_start_matches("http://"))).unwrap();
+        let transport = TcpTransport::new(&common::TokioTcp, leak(key), scratch)
+            .metrics_collector(address)
+            .timeout(embassy_time::Duration::from_millis(
+                TIMEOUT.as_millis() as u64
+            ));
+        Self {
+            device: Box::leak(Box::new(Monlight::new())),
+            uplink: Uplink::new(transport, "faults", out).unwrap(),
+            runtime: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap(),
+        }
+    }
+}
+
+impl Client for Embassy {
+    fn name(&self) -> &'static str {
+        "embassy transport"
+    }
+    fn send(&mut self) {
+        for i in 0..150 {
+            let _ = self
+                .device
+                .gauge("fault_matrix_value", f64::from(i), &[("client", "embassy")]);
+        }
+        let (device, uplink) = (self.device, &mut self.uplink);
+        self.runtime.block_on(device.flush(uplink));
+    }
+    fn stats(&self) -> Stats {
+        self.device.stats()
+    }
+}
+
+/// The four clients, all pointed at `url`.
+fn clients(url: &str, key: &str) -> Vec<Box<dyn Client>> {
+    let message = "m".repeat(12_000);
+    let errors = || {
+        ErrorClient::builder(url, key)
+            .project("faults")
+            .timeout(TIMEOUT)
+            .build()
+            .unwrap()
+    };
+    let runtime = || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    };
+    vec![
+        Box::new(MetricsFlush(
+            MetricsClient::builder(url, key)
+                .project("faults")
+                .timeout(TIMEOUT)
+                .build()
+                .unwrap(),
+        )),
+        Box::new(ErrorsSync(errors(), message.clone())),
+        Box::new(ErrorsAsync(errors(), message, runtime())),
+        Box::new(Embassy::new(url, key)),
+    ]
+}
+
+/// Sends once through each client while the collector answers `fault`,
+/// checks the bound and the count, then sends again and checks delivery.
+fn under_fault(fault: Fault, reason: Reason) {
+    let collector = Collector::start();
+    for mut client in clients(&collector.url(), collector.api_key()) {
+        let name = client.name();
+        collector.inject(fault.clone());
+        let requests_before = collector.requests().len();
+        let started = Instant::now();
+        client.send();
+        let took = started.elapsed();
+        let stats = client.stats();
+        assert!(
+            took <= TIMEOUT + MARGIN,
+            "{name} under {fault:?}: blocked {took:?}"
+        );
+        assert!(
+            lost(&stats, reason) > 0,
+            "{name} under {fault:?}: not counted as {reason:?}: {stats:?}"
+        );
+        assert_eq!(
+            stats.recorded,
+            stats.sent + stats.dropped(),
+            "{name}: every point accounted for"
+        );
+        // The fault clears once the server is done with that request (it
+        // serves one connection at a time, as the real one does).
+        assert!(collector.wait_for_requests(requests_before + 1, Duration::from_secs(15)));
+        let sent_before = stats.sent;
+        client.send();
+        assert!(
+            client.stats().sent > sent_before,
+            "{name}: the next send after {fault:?} delivers"
+        );
+    }
+}
+
+#[test]
+fn server_error_500() {
+    under_fault(
+        Fault::Status(500, "Internal server error"),
+        Reason::Rejected,
+    );
+}
+
+#[test]
+fn wrong_key_401() {
+    under_fault(Fault::Status(401, "Invalid API key"), Reason::Rejected);
+}
+
+#[test]
+fn too_large_413() {
+    under_fault(Fault::Status(413, "Payload too large"), Reason::Rejected);
+}
+
+#[test]
+fn stalls_after_accepting() {
+    under_fault(Fault::Stall(Duration::from_secs(30)), Reason::Transport);
+}
+
+#[test]
+fn reads_slowly() {
+    under_fault(
+        Fault::SlowRead(Duration::from_millis(300)),
+        Reason::Transport,
+    );
+}
+
+#[test]
+fn resets_mid_response() {
+    under_fault(Fault::ResetMidResponse, Reason::Transport);
+}
+
+#[test]
+fn answers_garbage() {
+    under_fault(Fault::Garbage, Reason::Transport);
+}
+
+#[test]
+fn answers_an_endless_header() {
+    under_fault(
+        Fault::EndlessHeader(Duration::from_secs(30)),
+        Reason::Transport,
+    );
+}
+
+#[test]
+fn closes_without_answering() {
+    under_fault(Fault::CloseWithoutAnswer, Reason::Transport);
+}
+
+#[test]
+fn nothing_listens() {
+    let dead = common::dead_url();
+    for mut client in clients(&dead, "key") {
+        let name = client.name();
+        let started = Instant::now();
+        client.send();
+        assert!(started.elapsed() <= TIMEOUT + MARGIN, "{name} blocked");
+        assert!(
+            lost(&client.stats(), Reason::Transport) > 0,
+            "{name} not counted"
+        );
+    }
+}
+
+#[test]
+fn a_429_is_honoured_until_retry_after() {
+    let collector = Collector::start();
+    for mut client in clients(&collector.url(), collector.api_key()) {
+        let name = client.name();
+        collector.inject(Fault::RateLimited(1));
+        let limited_at = Instant::now();
+        client.send();
+        assert!(
+            lost(&client.stats(), Reason::RateLimited) > 0,
+            "{name}: 429 not counted"
+        );
+        let requests = collector.requests().len();
+        client.send(); // within retry_after: nothing may reach the server
+        if limited_at.elapsed() < Duration::from_secs(1) {
+            assert_eq!(
+                collector.requests().len(),
+                requests,
+                "{name} sent during the pause"
+            );
+        }
+        std::thread::sleep(Duration::from_millis(1100).saturating_sub(limited_at.elapsed()));
+        let sent_before = client.stats().sent;
+        client.send();
+        assert!(
+            client.stats().sent > sent_before,
+            "{name}: delivers after retry_after"
+        );
+    }
+}
