@@ -1,0 +1,71 @@
+//! Memory under pressure, counted by dhat's allocator: recording a seen
+//! series allocates nothing, and a collector that is down cannot make the
+//! process grow however much is recorded.
+
+use std::time::Duration;
+
+use monlight_std::MetricsClient;
+
+#[global_allocator]
+static ALLOCATOR: dhat::Alloc = dhat::Alloc;
+
+fn dead_url() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    format!("http://{}", listener.local_addr().unwrap())
+}
+
+#[test]
+fn recording_allocates_nothing_and_memory_stays_flat_while_the_collector_is_down() {
+    let _profiler = dhat::Profiler::builder().testing().build();
+
+    // Recording: no heap allocation per call once the client exists.
+    let metrics = MetricsClient::new(&dead_url(), "key").unwrap();
+    let labels = [
+        ("method", "GET"),
+        ("endpoint", "/users/{id}"),
+        ("status", "200"),
+    ];
+    metrics.counter("http_requests_total", &labels);
+    let before = dhat::HeapStats::get();
+    for i in 0..10_000 {
+        metrics.counter("http_requests_total", &labels);
+        metrics.histogram(
+            "http_request_duration_seconds",
+            f64::from(i) * 1e-4,
+            &labels,
+        );
+    }
+    let after = dhat::HeapStats::get();
+    assert_eq!(
+        after.total_blocks, before.total_blocks,
+        "allocations while recording"
+    );
+
+    // A dead collector, a 64 KiB buffer, a million points and a flush every
+    // 50 ms that fails: the live heap does not grow with what is recorded.
+    let metrics = MetricsClient::builder(dead_url(), "key")
+        .buffer_bytes(64 << 10)
+        .flush_interval(Duration::from_millis(50))
+        .timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    metrics.start();
+    std::thread::sleep(Duration::from_millis(200)); // first failed flushes done
+    let baseline = dhat::HeapStats::get().curr_bytes;
+    for i in 0..1_000_000u32 {
+        metrics.gauge("queue_depth", f64::from(i % 100), &[("queue", "default")]);
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let grown = dhat::HeapStats::get().curr_bytes.saturating_sub(baseline);
+    let stats = metrics.stats();
+    assert!(stats.dropped_full > 0, "far beyond capacity: {stats:?}");
+    assert_eq!(stats.recorded + stats.dropped_full, 1_000_000);
+    assert!(grown < 256 << 10, "the heap grew by {grown} bytes");
+    metrics.shutdown();
+    let stats = metrics.stats();
+    assert_eq!(
+        stats.recorded,
+        stats.sent + stats.dropped_transport,
+        "{stats:?}"
+    );
+}
