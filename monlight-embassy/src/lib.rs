@@ -58,8 +58,9 @@
 //! ## Memory
 //!
 //! [`Monlight::RAM_BYTES`] is the RAM of the shared state, known at compile
-//! time: the point storage you size, ~220 bytes per queued error report and
-//! ~120 bytes of indices and counters. The flush task's future holds the
+//! time: the point storage you size, 216 bytes per queued error report and
+//! about 150 bytes of indices, counters and the flush signal (on a 32-bit
+//! target `Monlight<_, 4096>` takes 5,120 bytes). The flush task's future holds the
 //! transport's `scratch` and the [`Uplink`]'s `out`, both sized by you.
 //!
 //! ## Features

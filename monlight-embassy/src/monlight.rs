@@ -30,7 +30,7 @@ pub const DEFAULT_ERROR_QUEUE: usize = 4;
 ///   [`record_len`](monlight_core::record_len) bytes (about 40 plus its
 ///   name and labels); when full, new points are refused and counted.
 /// - `E`: error reports queued until the next flush (default
-///   [`DEFAULT_ERROR_QUEUE`]); about 220 bytes each.
+///   [`DEFAULT_ERROR_QUEUE`]); 216 bytes each on a 32-bit target.
 ///
 /// Its RAM is [`Monlight::RAM_BYTES`], known at compile time.
 ///
