@@ -65,8 +65,12 @@ mod firmware {
     /// Points, error queue and counters: 4 KiB of points (about 50 typical
     /// points, 5 s of this loop) plus ~1 KiB.
     #[cfg(feature = "monlight")]
-    static MONLIGHT: Monlight<embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex, 4096> =
-        Monlight::new();
+    type Telemetry = Monlight<embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex, 4096>;
+    #[cfg(feature = "monlight")]
+    static MONLIGHT: Telemetry = Monlight::new();
+    // Its RAM is known at compile time: the 4 KiB of points plus 1 KiB.
+    #[cfg(feature = "monlight")]
+    const _: () = assert!(Telemetry::RAM_BYTES == 4096 + 1024);
 
     /// A panic's message and location, kept across the reset that follows
     /// it: `.uninit` is neither loaded nor zeroed by cortex-m-rt.
