@@ -24,8 +24,7 @@ pub const DEFAULT_FLUSH_INTERVAL: Duration = Duration::from_secs(10);
 /// ```no_run
 /// use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
 /// use embassy_time::Duration;
-/// use monlight_core::AsyncTransport;
-/// use monlight_embassy::{Monlight, Uplink};
+/// use monlight_embassy::{AsyncTransport, Monlight, Uplink};
 ///
 /// static MONLIGHT: Monlight<CriticalSectionRawMutex, 4096> = Monlight::new();
 ///
