@@ -3,20 +3,14 @@
 //! process with `RUST_LIB_BACKTRACE=1` (capture is decided from the
 //! environment when the error is created).
 
+mod common;
+
 use std::process::Command;
 
 use anyhow::Context;
+use common::DiskFull;
 use monlight_std::ErrorClient;
 use monlight_tests::Collector;
-
-#[derive(Debug)]
-struct DiskFull;
-impl std::fmt::Display for DiskFull {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("no space left on device")
-    }
-}
-impl std::error::Error for DiskFull {}
 
 fn save() -> anyhow::Result<()> {
     Err(DiskFull).context("saving order 42")

@@ -1,8 +1,11 @@
 //! The tracing layer: ERROR events become error reports at the local
 //! collector, with their fields, spans and source location.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
+use common::{DiskFull, SaveFailed};
 use monlight_std::ErrorClient;
 use monlight_std::integrations::tracing::MonlightLayer;
 use monlight_tests::Collector;
@@ -22,28 +25,6 @@ fn wait_for_errors(collector: &Collector, n: usize) -> Vec<serde_json::Value> {
         std::thread::sleep(Duration::from_millis(10));
     }
     collector.errors().into_iter().map(|e| e.body).collect()
-}
-
-#[derive(Debug)]
-struct DiskFull;
-impl std::fmt::Display for DiskFull {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("no space left on device")
-    }
-}
-impl std::error::Error for DiskFull {}
-
-#[derive(Debug)]
-struct SaveFailed(DiskFull);
-impl std::fmt::Display for SaveFailed {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("could not save order")
-    }
-}
-impl std::error::Error for SaveFailed {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.0)
-    }
 }
 
 #[test]

@@ -70,3 +70,31 @@ impl embedded_nal_async::TcpConnect for TokioTcp {
         ))
     }
 }
+
+/// A test error without a cause.
+#[derive(Debug)]
+pub(crate) struct DiskFull;
+
+impl std::fmt::Display for DiskFull {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("no space left on device")
+    }
+}
+
+impl std::error::Error for DiskFull {}
+
+/// A test error caused by [`DiskFull`].
+#[derive(Debug)]
+pub(crate) struct SaveFailed(pub(crate) DiskFull);
+
+impl std::fmt::Display for SaveFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("could not save order")
+    }
+}
+
+impl std::error::Error for SaveFailed {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
