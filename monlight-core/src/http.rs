@@ -7,6 +7,7 @@
 //! Hand-written rather than `httparse`: we need only the status code and
 //! `Content-Length`, and on a device every kilobyte of `.text` counts.
 
+use crate::decimal::Decimal;
 use crate::transport::{Endpoint, Outcome, TransportError};
 
 /// Why an exchange failed. Converts into [`TransportError`].
@@ -105,7 +106,6 @@ impl RequestHead<'_> {
         if !clean(self.host) || !clean(self.api_key) || body_len > self.endpoint.max_body() {
             return Err(HttpError::InvalidRequest);
         }
-        let mut digits = [0u8; 20];
         let mut w = HeadWriter { out, pos: 0 };
         for part in [
             "POST ",
@@ -115,7 +115,7 @@ impl RequestHead<'_> {
             "\r\nX-API-Key: ",
             self.api_key,
             "\r\nContent-Type: application/json\r\nContent-Length: ",
-            format_decimal(body_len, &mut digits),
+            Decimal::new(body_len as u64).as_str(),
             "\r\nConnection: close\r\n\r\n",
         ] {
             w.put(part)?;
@@ -140,19 +140,6 @@ impl HeadWriter<'_> {
         self.pos = end;
         Ok(())
     }
-}
-
-fn format_decimal(mut n: usize, buf: &mut [u8; 20]) -> &str {
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    core::str::from_utf8(&buf[i..]).unwrap_or("0")
 }
 
 /// A parsed response head.

@@ -128,10 +128,10 @@ impl<M: RawMutex, const N: usize, const E: usize> Monlight<M, N, E> {
     /// own. A refused point (invalid, or buffer full) is counted in
     /// [`Monlight::stats`]; it never blocks.
     pub fn record(&self, metric: Metric<'_>) -> Result<(), RecordError> {
-        let since_boot = Instant::now().as_secs();
         self.with_state(|state| {
+            // The clock is read only when there is a wall clock to stamp with.
             let metric = match (metric.timestamp, state.unix_at_boot) {
-                (None, Some(at_boot)) => metric.at(at_boot + since_boot),
+                (None, Some(at_boot)) => metric.at(at_boot + Instant::now().as_secs()),
                 _ => metric,
             };
             state.points.record(&metric)
