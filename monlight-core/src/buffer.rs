@@ -40,6 +40,31 @@ pub const fn record_len(
 }
 
 impl Metric<'_> {
+    /// Validates the point and writes it into `out` in [`MetricBuffer`]'s
+    /// record format, returning the record's length: a point encoded once,
+    /// outside any buffer (in a per-thread staging area, as a registered
+    /// series' template), to be appended later with
+    /// [`MetricBuffer::push_encoded`]. [`RecordError::Full`] if `out` is
+    /// shorter than [`Metric::record_len`].
+    ///
+    /// ```
+    /// use monlight_core::{Metric, MetricBuffer};
+    ///
+    /// let mut scratch = [0u8; 128];
+    /// let len = Metric::counter("jobs_total", &[("queue", "mail")], 1.0).at(1_700_000_000).encode_record(&mut scratch)?;
+    /// let mut buffer = MetricBuffer::<[u8; 256]>::new();
+    /// buffer.push_encoded(&scratch[..len])?;
+    /// assert_eq!(buffer.iter().next().unwrap().name, "jobs_total");
+    /// # Ok::<(), monlight_core::RecordError>(())
+    /// ```
+    pub fn encode_record(&self, out: &mut [u8]) -> Result<usize, RecordError> {
+        self.validate()?;
+        let len = self.record_len();
+        let out = out.get_mut(..len).ok_or(RecordError::Full)?;
+        write_record(out, self);
+        Ok(len)
+    }
+
     /// Bytes this point occupies in a [`MetricBuffer`].
     pub fn record_len(&self) -> usize {
         let text: usize = self.labels.iter().map(|(k, v)| k.len() + v.len()).sum();
@@ -60,6 +85,9 @@ pub enum RecordError {
     Invalid(MetricError),
     /// The buffer has no room left; flush sooner or give it more bytes.
     Full,
+    /// [`MetricBuffer::push_encoded`] was given bytes that are not a record
+    /// written by [`Metric::encode_record`].
+    Malformed,
 }
 
 impl core::fmt::Display for RecordError {
@@ -67,6 +95,7 @@ impl core::fmt::Display for RecordError {
         match self {
             RecordError::Invalid(e) => write!(f, "invalid metric: {e}"),
             RecordError::Full => f.write_str("metric buffer full"),
+            RecordError::Malformed => f.write_str("not an encoded metric record"),
         }
     }
 }
@@ -207,6 +236,36 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> MetricBuffer<S> {
         Ok(())
     }
 
+    /// Appends a record written by [`Metric::encode_record`], e.g. in
+    /// another thread, by copying its bytes. It is decoded and validated
+    /// again first (stray bytes must never reach the wire), so a refusal is
+    /// counted exactly as [`MetricBuffer::record`] counts it;
+    /// [`RecordError::Malformed`] counts as `dropped_invalid`.
+    pub fn push_encoded(&mut self, record: &[u8]) -> Result<(), RecordError> {
+        let checked = decode_checked(record, |point| {
+            point.validate()?;
+            if point.record_len() == record.len() {
+                Ok(())
+            } else {
+                Err(RecordError::Malformed)
+            }
+        });
+        if let Err(e) = checked.unwrap_or(Err(RecordError::Malformed)) {
+            self.stats.dropped_invalid += 1;
+            return Err(e);
+        }
+        if !self.make_room(record.len()) {
+            self.stats.dropped_full += 1;
+            return Err(RecordError::Full);
+        }
+        let tail = self.tail;
+        self.storage.as_mut()[tail..tail + record.len()].copy_from_slice(record);
+        self.tail += record.len();
+        self.points += 1;
+        self.stats.recorded += 1;
+        Ok(())
+    }
+
     /// Makes `len` contiguous bytes free at the tail, compacting if needed.
     fn make_room(&mut self, len: usize) -> bool {
         let capacity = self.capacity_bytes();
@@ -282,6 +341,71 @@ fn write_record(out: &mut [u8], metric: &Metric<'_>) {
         w.str(key);
         w.str(value);
     }
+}
+
+/// Sets the value and timestamp of a record encoded from a stamped point
+/// (one with a timestamp), e.g. a copy of a registered series' template.
+/// Only the record's first [`STAMP_END`] bytes are touched; a record without
+/// a timestamp is left as it is.
+///
+/// ```
+/// use monlight_core::{Metric, MetricBuffer, restamp_record};
+///
+/// let mut record = [0u8; 64];
+/// let len = Metric::histogram("latency_seconds", &[], 0.0).at(0).encode_record(&mut record)?;
+/// restamp_record(&mut record, 0.25, 1_700_000_000);
+/// let mut buffer = MetricBuffer::<[u8; 128]>::new();
+/// buffer.push_encoded(&record[..len])?;
+/// let point = buffer.iter().next().unwrap();
+/// assert_eq!((point.value, point.timestamp), (0.25, Some(1_700_000_000)));
+/// # Ok::<(), monlight_core::RecordError>(())
+/// ```
+pub fn restamp_record(record: &mut [u8], value: f64, timestamp: u64) {
+    if record.len() >= STAMP_END && record[2] & HAS_TIMESTAMP != 0 {
+        record[3..11].copy_from_slice(&value.to_le_bytes());
+        record[11..STAMP_END].copy_from_slice(&timestamp.to_le_bytes());
+    }
+}
+
+/// Where a stamped record's value and timestamp end: [`restamp_record`]
+/// changes nothing past this offset.
+pub const STAMP_END: usize = 19;
+
+/// Decodes a record with every length checked and its text validated as
+/// UTF-8, and hands it to `f` as a [`Metric`]; `None` if it is not a record.
+fn decode_checked<R>(record: &[u8], f: impl FnOnce(&Metric<'_>) -> R) -> Option<R> {
+    let mut r = Reader { bytes: record };
+    let declared = u16::from_le_bytes(r.checked_array()?);
+    let flags = *r.checked_take(1)?.first()?;
+    if usize::from(declared) != record.len()
+        || flags & !(HAS_TIMESTAMP | 0x03) != 0
+        || flags & 0x03 == 0x03
+    {
+        return None;
+    }
+    let value = f64::from_le_bytes(r.checked_array()?);
+    let timestamp = if flags & HAS_TIMESTAMP != 0 {
+        Some(u64::from_le_bytes(r.checked_array()?))
+    } else {
+        None
+    };
+    let count = usize::from(*r.checked_take(1)?.first()?);
+    let name = r.checked_text()?;
+    let mut labels = [("", ""); MAX_LABELS];
+    for label in labels.get_mut(..count)? {
+        *label = (r.checked_text()?, r.checked_text()?);
+    }
+    if !r.bytes.is_empty() {
+        return None;
+    }
+    let metric = Metric {
+        kind: MetricKind::from_byte(flags & 0x03),
+        name,
+        labels: &labels[..count],
+        value,
+        timestamp,
+    };
+    Some(f(&metric))
 }
 
 struct Cursor<'a> {
@@ -453,6 +577,16 @@ impl<'a> Reader<'a> {
         let len = usize::from(u16::from_le_bytes(self.array()));
         self.take(len)
     }
+    fn checked_take(&mut self, n: usize) -> Option<&'a [u8]> {
+        (n <= self.bytes.len()).then(|| self.take(n))
+    }
+    fn checked_array<const K: usize>(&mut self) -> Option<[u8; K]> {
+        self.checked_take(K)?.try_into().ok()
+    }
+    fn checked_text(&mut self) -> Option<&'a str> {
+        let len = usize::from(u16::from_le_bytes(self.checked_array()?));
+        core::str::from_utf8(self.checked_take(len)?).ok()
+    }
 }
 
 #[cfg(test)]
@@ -531,6 +665,61 @@ mod tests {
         b.record(&Metric::histogram("h", &[], 0.5)).unwrap();
         assert_eq!(b.iter().next().map(|p| p.value), Some(0.5));
         assert_eq!(b.capacity_bytes(), 300);
+    }
+
+    #[test]
+    fn encoded_records_append_like_recorded_points() {
+        let labels = [("status", "200"), ("method", "GET")];
+        let point = Metric::histogram("latency_seconds", &labels, 0.5).at(7);
+        let mut scratch = [0u8; 128];
+        let len = point.encode_record(&mut scratch).unwrap();
+        let (mut direct, mut pushed) = (
+            MetricBuffer::<[u8; 256]>::new(),
+            MetricBuffer::<[u8; 256]>::new(),
+        );
+        direct.record(&point).unwrap();
+        pushed.push_encoded(&scratch[..len]).unwrap();
+        assert_eq!(direct.iter().next(), pushed.iter().next());
+        assert_eq!(pushed.stats().recorded, 1);
+        assert_eq!(
+            Metric::gauge("g", &[], 1.0).encode_record(&mut [0u8; 4]),
+            Err(RecordError::Full)
+        );
+        assert_eq!(
+            Metric::gauge("", &[], 1.0).encode_record(&mut scratch),
+            Err(RecordError::Invalid(MetricError::InvalidName))
+        );
+    }
+
+    #[test]
+    fn push_encoded_refuses_and_counts_anything_but_a_valid_record() {
+        let mut scratch = [0u8; 128];
+        let len = Metric::counter("c", &[("k", "v")], 1.0)
+            .at(1)
+            .encode_record(&mut scratch)
+            .unwrap();
+        let record = &scratch[..len];
+        let mut b = MetricBuffer::<[u8; 256]>::new();
+        // Every truncation, every single-byte change that breaks the
+        // structure, and a non-finite value are refused, never stored.
+        for cut in 0..len {
+            assert!(b.push_encoded(&record[..cut]).is_err());
+        }
+        let mut nan = record.to_vec();
+        restamp_record(&mut nan, f64::NAN, 1);
+        assert_eq!(
+            b.push_encoded(&nan),
+            Err(RecordError::Invalid(MetricError::NonFiniteValue))
+        );
+        let mut bad_utf8 = record.to_vec();
+        bad_utf8[len - 1] = 0xff;
+        assert_eq!(b.push_encoded(&bad_utf8), Err(RecordError::Malformed));
+        let mut longer = record.to_vec();
+        longer.push(0);
+        assert_eq!(b.push_encoded(&longer), Err(RecordError::Malformed));
+        assert_eq!((b.len(), b.stats().dropped_invalid), (0, len as u64 + 3));
+        b.push_encoded(record).unwrap();
+        assert_eq!(b.len(), 1);
     }
 
     #[test]

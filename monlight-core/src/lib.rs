@@ -70,7 +70,9 @@ mod traceback;
 mod transport;
 
 pub use batch::{Batch, BatchLimits, BatchWriter, encode_batch};
-pub use buffer::{LabelsRef, MetricBuffer, PointRef, Points, RecordError, record_len};
+pub use buffer::{
+    LabelsRef, MetricBuffer, PointRef, Points, RecordError, STAMP_END, record_len, restamp_record,
+};
 pub use flush::{BufferAccess, FlushReport, Flusher, POINTS_PER_LOCK, Pause};
 pub use metric::{InvalidProject, Label, Metric, MetricError, MetricKind, validate_project};
 pub use report::{

@@ -209,11 +209,12 @@ proptest! {
         }
         let oversize = buffer.stats().dropped_oversize as usize;
         prop_assert_eq!(got.len() + oversize, accepted.len());
-        // Items come in recording order; oversize points are skipped.
+        // Items come in recording order; oversize points are skipped (so an
+        // item is matched by name and value, not by position alone).
         let mut expected = accepted.iter();
         for item in &got {
             let input = expected
-                .find(|input| item["name"].as_str() == Some(input.name.as_str()))
+                .find(|input| item["name"].as_str() == Some(input.name.as_str()) && item["value"].as_f64() == Some(input.value))
                 .expect("each item matches an accepted point, in order");
             prop_assert_eq!(item["name"].as_str(), Some(input.name.as_str()));
             prop_assert_eq!(item["value"].as_f64(), Some(input.value));
