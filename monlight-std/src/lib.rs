@@ -57,6 +57,7 @@
     warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod clock;
 mod config;
 pub mod env;
 mod error_client;
@@ -64,14 +65,16 @@ pub mod integrations;
 mod metrics_client;
 mod panic_hook;
 mod reportable;
+mod staging;
 mod transport;
 
 pub use config::{ApiKey, ConfigError};
 pub use error_client::{ErrorClient, ErrorClientBuilder, RequestContext};
 pub use metrics_client::{
-    DEFAULT_BUFFER_BYTES, DEFAULT_SHUTDOWN_TIMEOUT, MetricsClient, MetricsClientBuilder,
+    DEFAULT_BUFFER_BYTES, DEFAULT_SHUTDOWN_TIMEOUT, DEFAULT_STAGING_BYTES_PER_THREAD,
+    MAX_STAGING_THREADS, MetricsClient, MetricsClientBuilder, Series,
 };
-pub use monlight_core::{FlushReport, Label, Metric, MetricKind, Stats};
+pub use monlight_core::{FlushReport, Label, Metric, MetricError, MetricKind, Stats};
 pub use panic_hook::install_panic_hook;
 pub use reportable::Reportable;
 pub use transport::{AsyncHttp, BlockingHttp};

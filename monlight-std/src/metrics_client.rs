@@ -5,15 +5,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError, SyncSender};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use monlight_core::limits::MAX_METRICS_BODY;
 use monlight_core::{
-    BufferAccess, Endpoint, FlushReport, Flusher, Label, Metric, MetricBuffer, MetricKind, Outcome,
-    RecordError, Stats, Transport, TransportError, validate_project,
+    BufferAccess, Endpoint, FlushReport, Flusher, Label, Metric, MetricBuffer, MetricError,
+    MetricKind, Outcome, RecordError, SeriesRecord, Stats, Transport, TransportError,
+    validate_project,
 };
 
+use crate::clock::unix_now;
 use crate::config::{ApiKey, ConfigError, EndpointUrls, check_duration};
+use crate::staging::{Staging, Unstaged};
 use crate::transport::BlockingHttp;
 
 /// Default buffer size: 4 MiB, about 50,000 points of 80 bytes (a name, two
@@ -25,6 +28,14 @@ pub const DEFAULT_BUFFER_BYTES: usize = 4 << 20;
 /// by default. Each batch is bounded by `timeout`; this bounds the whole.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Default bytes of per-thread staging: 16 KiB, about 200 points, per
+/// thread that records (see [`MetricsClientBuilder::staging_bytes_per_thread`]).
+pub const DEFAULT_STAGING_BYTES_PER_THREAD: usize = 16 << 10;
+
+/// At most this many threads get a staging ring per client; more threads
+/// record straight into the shared buffer (correct, a little slower).
+pub const MAX_STAGING_THREADS: usize = 64;
+
 /// Builds a [`MetricsClient`]; the defaults are the reference client's.
 #[derive(Debug, Clone)]
 #[must_use]
@@ -35,6 +46,7 @@ pub struct MetricsClientBuilder {
     timeout: Duration,
     project: Option<String>,
     buffer_bytes: usize,
+    staging_bytes: usize,
     shutdown_timeout: Duration,
 }
 
@@ -69,6 +81,20 @@ impl MetricsClientBuilder {
         self
     }
 
+    /// Bytes of staging per recording thread (default
+    /// [`DEFAULT_STAGING_BYTES_PER_THREAD`]; rounded down to a power of two,
+    /// at most a sixteenth of the buffer). Each thread that records appends to a staging ring
+    /// of its own, without locks, and moves it into the shared buffer when
+    /// it is full and before every flush, so recording threads never
+    /// contend. Memory: at most [`MAX_STAGING_THREADS`] rings on top of
+    /// the buffer; a ring is freed at the first flush after its thread
+    /// ended. Under 256 bytes (e.g. 0) turns staging off: every point takes
+    /// the buffer's lock.
+    pub fn staging_bytes_per_thread(mut self, bytes: usize) -> Self {
+        self.staging_bytes = bytes;
+        self
+    }
+
     /// Longest wait in `flush()`, `shutdown()` and drop (default
     /// [`DEFAULT_SHUTDOWN_TIMEOUT`]).
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
@@ -87,8 +113,15 @@ impl MetricsClientBuilder {
         check_duration(self.flush_interval, "flush_interval")?;
         check_duration(self.timeout, "timeout")?;
         let buffer = MetricBuffer::with_storage(vec![0u8; self.buffer_bytes].into_boxed_slice());
+        crate::clock::start();
         let shared = Arc::new(Shared {
             buffer: SharedBuffer(Mutex::new(buffer)),
+            // A ring never holds more than a sixteenth of the buffer, so
+            // the buffer's half-full mark still triggers early flushes.
+            staging: Staging::new(
+                self.staging_bytes.min(self.buffer_bytes / 16),
+                MAX_STAGING_THREADS,
+            ),
             warned_full: AtomicBool::new(false),
             flush_soon: AtomicBool::new(false),
             config: WorkerConfig {
@@ -162,6 +195,8 @@ struct Inner {
 
 struct Shared {
     buffer: SharedBuffer,
+    /// Per-thread rings in front of `buffer` (the recording fast path).
+    staging: Staging,
     /// One warning per episode of a full buffer, not one per point.
     warned_full: AtomicBool,
     /// An early flush was asked for (buffer half full) and has not run yet.
@@ -179,10 +214,10 @@ struct WorkerConfig {
 
 /// The buffer behind a mutex; a poisoned lock is still a good buffer (its
 /// state is consistent after every call), so poisoning is ignored.
-struct SharedBuffer(Mutex<MetricBuffer<Box<[u8]>>>);
+pub(crate) struct SharedBuffer(Mutex<MetricBuffer<Box<[u8]>>>);
 
 impl SharedBuffer {
-    fn lock(&self) -> MutexGuard<'_, MetricBuffer<Box<[u8]>>> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, MetricBuffer<Box<[u8]>>> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
@@ -240,6 +275,7 @@ impl MetricsClient {
             timeout: Duration::from_secs(5),
             project: None,
             buffer_bytes: DEFAULT_BUFFER_BYTES,
+            staging_bytes: DEFAULT_STAGING_BYTES_PER_THREAD,
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
         }
     }
@@ -268,10 +304,9 @@ impl MetricsClient {
         self.record_all(&[Metric::new(kind, name, labels, value)]);
     }
 
-    /// Records several points under one lock and one clock reading, each
-    /// stamped with the current UTC second (e.g. a request's counter and
-    /// histogram). Every refusal is counted; the first is logged (outside
-    /// the lock).
+    /// Records several points with one clock reading, each stamped with
+    /// the current UTC second (e.g. a request's counter and histogram).
+    /// Every refusal is counted; the first is logged.
     ///
     /// ```no_run
     /// use monlight_std::{Metric, MetricsClient};
@@ -283,39 +318,71 @@ impl MetricsClient {
     /// ```
     pub fn record_all(&self, points: &[Metric<'_>]) {
         let now = unix_now();
-        let mut first_refusal = None;
-        let half_full = {
-            let mut buffer = self.inner.shared.buffer.lock();
-            for point in points {
-                if let Err(e) = buffer.record(&point.at(now)) {
-                    first_refusal.get_or_insert((e, point.name));
-                }
+        for point in points {
+            let point = point.at(now);
+            if self.inner.stage(|s| s.push(&point)).is_err() {
+                self.inner.record_direct(&point);
             }
-            buffer.used_bytes() * 2 >= buffer.capacity_bytes()
-        };
-        // Under load, flush before the interval rather than drop points:
-        // once per episode, and only if the flush thread runs.
-        if half_full && !self.inner.shared.flush_soon.swap(true, Ordering::Relaxed) {
-            self.notify_worker(Command::FlushSoon);
-        }
-        if let Some((error, name)) = first_refusal {
-            self.warn_refused(error, name);
         }
     }
 
-    fn warn_refused(&self, error: RecordError, name: &str) {
-        match error {
-            RecordError::Full => {
-                if !self.inner.shared.warned_full.swap(true, Ordering::Relaxed) {
-                    log::warn!(
-                        "monlight: metrics buffer full, dropping points until the next flush (counted in stats)"
-                    );
-                }
-            }
-            RecordError::Invalid(e) => {
-                log::warn!("monlight: metric {:?} dropped: {e}", truncate(name, 64));
-            }
-        }
+    /// Registers a counter series once (name and labels validated and
+    /// encoded now) and returns a handle that records it cheaply: no
+    /// validation, no label sorting, no lookup per call. Use it for a
+    /// series recorded on a hot path; it records exactly what
+    /// [`MetricsClient::counter_by`] would. The handle keeps the client
+    /// alive like a clone.
+    ///
+    /// ```no_run
+    /// use monlight_std::MetricsClient;
+    ///
+    /// let metrics = MetricsClient::new("http://localhost:5012", "my-key")?;
+    /// let jobs = metrics.register_counter("jobs_total", &[("queue", "mail")])?;
+    /// jobs.increment();
+    /// jobs.record(3.0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn register_counter(
+        &self,
+        name: &str,
+        labels: &[Label<'_>],
+    ) -> Result<Series, MetricError> {
+        self.register(MetricKind::Counter, name, labels)
+    }
+
+    /// Registers a histogram series; see [`MetricsClient::register_counter`].
+    pub fn register_histogram(
+        &self,
+        name: &str,
+        labels: &[Label<'_>],
+    ) -> Result<Series, MetricError> {
+        self.register(MetricKind::Histogram, name, labels)
+    }
+
+    /// Registers a gauge series; see [`MetricsClient::register_counter`].
+    pub fn register_gauge(&self, name: &str, labels: &[Label<'_>]) -> Result<Series, MetricError> {
+        self.register(MetricKind::Gauge, name, labels)
+    }
+
+    fn register(
+        &self,
+        kind: MetricKind,
+        name: &str,
+        labels: &[Label<'_>],
+    ) -> Result<Series, MetricError> {
+        Metric::new(kind, name, labels, 0.0).validate()?;
+        Ok(Series {
+            client: self.clone(),
+            // `None` for a series too long to stage: its points take the
+            // per-call path.
+            record: SeriesRecord::new(kind, name, labels).ok(),
+            kind,
+            name: name.into(),
+            labels: labels
+                .iter()
+                .map(|(k, v)| ((*k).into(), (*v).into()))
+                .collect(),
+        })
     }
 
     /// Starts the periodic flush thread. Idempotent. The thread never keeps
@@ -340,26 +407,17 @@ impl MetricsClient {
         self.inner.shutdown();
     }
 
-    /// Where every point went so far.
+    /// Where every point went so far (points staged by recording threads
+    /// are moved into the buffer first, so they count as recorded).
     pub fn stats(&self) -> Stats {
+        self.inner.shared.drain_staging();
         self.inner.shared.buffer.lock().stats()
     }
 
     /// Points waiting to be sent.
     pub fn buffered(&self) -> usize {
+        self.inner.shared.drain_staging();
         self.inner.shared.buffer.lock().len()
-    }
-
-    /// Sends `command` to the flush thread if it runs; never starts it.
-    fn notify_worker(&self, command: Command) {
-        let worker = self
-            .inner
-            .worker
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if let Some(worker) = worker.as_ref() {
-            let _ = worker.commands.send(command);
-        }
     }
 
     fn command(&self, command: Command) {
@@ -378,6 +436,69 @@ impl MetricsClient {
     }
 }
 
+impl Shared {
+    /// Moves every thread's staged points into the buffer.
+    fn drain_staging(&self) {
+        self.staging.drain_all(&self.buffer);
+    }
+
+    fn warn_refused(&self, error: RecordError, name: &str) {
+        match error {
+            RecordError::Full => {
+                if !self.warned_full.swap(true, Ordering::Relaxed) {
+                    log::warn!(
+                        "monlight: metrics buffer full, dropping points until the next flush (counted in stats)"
+                    );
+                }
+            }
+            RecordError::Invalid(e) => {
+                log::warn!("monlight: metric {:?} dropped: {e}", truncate(name, 64));
+            }
+        }
+    }
+}
+
+impl Inner {
+    /// Stages a point in this thread's ring (the fast path); when the ring
+    /// is full, moves it into the buffer first (one lock per ring-full).
+    /// `Err` if the point must go to the buffer directly.
+    fn stage(&self, push: impl Fn(&Staging) -> Result<(), Unstaged>) -> Result<(), ()> {
+        match push(&self.shared.staging) {
+            Ok(()) => Ok(()),
+            Err(Unstaged::Direct) => Err(()),
+            Err(Unstaged::Full) => {
+                let half_full = self.shared.staging.drain_own(&self.shared.buffer);
+                self.flush_early_if(half_full);
+                push(&self.shared.staging).map_err(|_| ())
+            }
+        }
+    }
+
+    /// Records `point` in the buffer directly: validated, counted and
+    /// logged as always.
+    fn record_direct(&self, point: &Metric<'_>) {
+        let (result, half_full) = {
+            let mut buffer = self.shared.buffer.lock();
+            (buffer.record(point), is_half_full(&buffer))
+        };
+        if let Err(error) = result {
+            self.shared.warn_refused(error, point.name);
+        }
+        self.flush_early_if(half_full);
+    }
+
+    /// Under load, flush before the interval rather than drop points: once
+    /// per episode, and only if the flush thread runs.
+    fn flush_early_if(&self, half_full: bool) {
+        if half_full && !self.shared.flush_soon.swap(true, Ordering::Relaxed) {
+            let worker = self.worker.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(worker) = worker.as_ref() {
+                let _ = worker.commands.send(Command::FlushSoon);
+            }
+        }
+    }
+}
+
 impl Inner {
     fn shutdown(&self) {
         let worker = self
@@ -386,6 +507,7 @@ impl Inner {
             .unwrap_or_else(PoisonError::into_inner)
             .take();
         let Some(worker) = worker else {
+            self.shared.drain_staging();
             if !self.shared.buffer.lock().is_empty() {
                 // Never started: flush what is there on a short-lived thread.
                 let worker = Worker::spawn(Arc::clone(&self.shared));
@@ -401,6 +523,57 @@ impl Drop for Inner {
     /// The last handle flushes what is left, within the shutdown timeout.
     fn drop(&mut self) {
         self.shutdown();
+    }
+}
+
+/// A series registered once with [`MetricsClient::register_counter`] (or
+/// `register_histogram`, `register_gauge`): records points of that name,
+/// labels and kind without validating or encoding them again. Cheap to
+/// clone; keeps its client alive like a clone of it.
+#[derive(Clone)]
+pub struct Series {
+    client: MetricsClient,
+    /// The point's record, encoded and validated once (`None`: too long
+    /// to stage).
+    record: Option<SeriesRecord>,
+    kind: MetricKind,
+    name: Box<str>,
+    labels: Box<[(Box<str>, Box<str>)]>,
+}
+
+impl std::fmt::Debug for Series {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Series")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Series {
+    /// Records one point with this value, stamped with the current UTC
+    /// second. A non-finite value is refused, logged and counted.
+    pub fn record(&self, value: f64) {
+        let now = unix_now();
+        let inner = &self.client.inner;
+        let staged = self
+            .record
+            .as_ref()
+            .is_some_and(|record| inner.stage(|s| s.push_series(record, value, now)).is_ok());
+        if !staged {
+            // Not staged (no ring, too long, a non-finite value): the
+            // buffer validates, counts and logs it as a per-call point.
+            let mut labels = [("", ""); monlight_core::limits::MAX_LABELS];
+            for (slot, (key, value)) in labels.iter_mut().zip(self.labels.iter()) {
+                *slot = (&**key, &**value);
+            }
+            let labels = &labels[..self.labels.len()];
+            inner.record_direct(&Metric::new(self.kind, &self.name, labels, value).at(now));
+        }
+    }
+
+    /// Records the value 1 (a counter's one occurrence).
+    pub fn increment(&self) {
+        self.record(1.0);
     }
 }
 
@@ -467,12 +640,15 @@ fn run_worker(shared: &Shared, inbox: &mpsc::Receiver<Command>) {
     let origin = Instant::now();
     let mut flush = || {
         let now_ms = u64::try_from(origin.elapsed().as_millis()).unwrap_or(u64::MAX);
+        // A buffer that fills up again while this flush runs asks for the
+        // next one at once.
+        shared.flush_soon.store(false, Ordering::Relaxed);
+        shared.drain_staging();
         let report = match transport.as_mut() {
             Some(http) => flusher.flush(&shared.buffer, http, &mut out, now_ms),
             None => flusher.flush(&shared.buffer, &mut Unavailable, &mut out, now_ms),
         };
         shared.warned_full.store(false, Ordering::Relaxed);
-        shared.flush_soon.store(false, Ordering::Relaxed);
         log_report(&report);
         report
     };
@@ -542,11 +718,8 @@ fn log_report(report: &FlushReport) {
     }
 }
 
-/// The current UTC second.
-pub(crate) fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+fn is_half_full(buffer: &MetricBuffer<Box<[u8]>>) -> bool {
+    buffer.used_bytes() * 2 >= buffer.capacity_bytes()
 }
 
 /// At most `max` characters of `s`, for log lines.

@@ -4,7 +4,7 @@ mod common;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use monlight_std::MetricsClient;
+use monlight_std::{Metric, MetricsClient};
 use monlight_tests::{Collector, Fault};
 use serde_json::json;
 
@@ -386,13 +386,155 @@ fn a_half_full_buffer_is_flushed_before_the_interval() {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    // All but what sits below the half-full mark went out early.
-    let below_half = 700;
-    assert!(collector.wait_for_metrics(12_000 - below_half, Duration::from_secs(10)));
+    // All but what sits below the half-full mark and in this thread's
+    // staging ring went out early.
+    let point = Metric::counter("jobs_total", &[("queue", "default")], 0.0)
+        .at(0)
+        .record_len();
+    let below_half = 32 * 1024 / point;
+    let staged = (64 * 1024 / 16) / point.next_multiple_of(8);
+    assert!(collector.wait_for_metrics(12_000 - below_half - staged, Duration::from_secs(10)));
     let stats = metrics.stats();
     assert_eq!((stats.recorded, stats.dropped_full), (12_000, 0));
     assert!(collector.requests().len() >= 10, "flushed in many rounds");
     metrics.shutdown();
     assert_eq!(collector.metrics().len(), 12_000);
     assert_eq!(metrics.stats().sent, 12_000);
+}
+
+#[test]
+fn registered_series_record_what_the_per_call_api_records() {
+    let collector = Collector::start();
+    let metrics = client(&collector);
+    let labels = [("status", "200"), ("method", "GET")];
+    let requests = metrics
+        .register_counter("http_requests_total", &labels)
+        .unwrap();
+    let latency = metrics
+        .register_histogram("http_request_duration_seconds", &labels)
+        .unwrap();
+    let depth = metrics.register_gauge("queue_depth", &[]).unwrap();
+    requests.increment();
+    requests.record(3.0);
+    latency.record(0.25);
+    depth.record(7.0);
+    metrics.counter("http_requests_total", &labels);
+    metrics.flush().unwrap();
+
+    let items = collector.metrics();
+    assert_eq!(items.len(), 5, "{items:?}");
+    let values: Vec<(&str, &str, f64)> = items
+        .iter()
+        .map(|i| {
+            let name = i["name"].as_str().unwrap();
+            (
+                name,
+                i["type"].as_str().unwrap(),
+                i["value"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        values,
+        [
+            ("http_requests_total", "counter", 1.0),
+            ("http_requests_total", "counter", 3.0),
+            ("http_request_duration_seconds", "histogram", 0.25),
+            ("queue_depth", "gauge", 7.0),
+            ("http_requests_total", "counter", 1.0),
+        ]
+    );
+    // A handle's point is the per-call point, byte for byte but the value.
+    assert_eq!(items[0], items[4]);
+    assert_eq!(
+        items[0]["labels"],
+        json!({"method": "GET", "status": "200"})
+    );
+    assert!(items[3].get("labels").is_none());
+    for item in &items {
+        assert!(item["timestamp"].as_str().unwrap().ends_with('Z'));
+        assert_eq!(item["project"], "shop");
+    }
+}
+
+#[test]
+fn a_bad_series_is_refused_at_registration_and_a_bad_value_is_counted() {
+    let collector = Collector::start();
+    let metrics = client(&collector);
+    assert_eq!(
+        metrics.register_counter("", &[]).unwrap_err(),
+        monlight_std::MetricError::InvalidName
+    );
+    assert_eq!(
+        metrics
+            .register_gauge("g", &[("k", "a"), ("k", "b")])
+            .unwrap_err(),
+        monlight_std::MetricError::DuplicateLabelKey
+    );
+    let gauge = metrics.register_gauge("temperature", &[]).unwrap();
+    common::capture_logs();
+    gauge.record(f64::NAN);
+    gauge.record(f64::INFINITY);
+    gauge.record(21.5);
+    let warnings = common::warnings_containing("\"temperature\" dropped");
+    assert!(warnings.len() >= 2, "{warnings:?}");
+    metrics.flush().unwrap();
+    let stats = metrics.stats();
+    assert_eq!(
+        (stats.recorded, stats.dropped_invalid, stats.sent),
+        (1, 2, 1)
+    );
+    assert_eq!(collector.metrics()[0]["value"], 21.5);
+}
+
+#[test]
+fn points_from_many_short_lived_threads_all_arrive() {
+    // More threads than get a staging ring, each recording then ending
+    // before the flush: nothing staged is lost with its thread.
+    let collector = Collector::start();
+    let metrics = client(&collector);
+    let threads = monlight_std::MAX_STAGING_THREADS + 36;
+    std::thread::scope(|s| {
+        for t in 0..threads {
+            let metrics = &metrics;
+            s.spawn(move || {
+                let series = metrics.register_counter("by_handle", &[]).unwrap();
+                for _ in 0..25 {
+                    metrics.counter_by("per_call", &[("thread", "any")], t as f64);
+                    series.increment();
+                }
+            });
+        }
+    });
+    assert_eq!(metrics.buffered(), threads * 50);
+    metrics.flush().unwrap();
+    let items = collector.metrics();
+    assert_eq!(items.len(), threads * 50);
+    let sum: f64 = items
+        .iter()
+        .filter(|i| i["name"] == "per_call")
+        .map(|i| i["value"].as_f64().unwrap())
+        .sum();
+    assert_eq!(sum, 25.0 * (0..threads).sum::<usize>() as f64);
+    let stats = metrics.stats();
+    assert_eq!(
+        (stats.recorded, stats.sent),
+        (threads as u64 * 50, threads as u64 * 50)
+    );
+}
+
+#[test]
+fn without_staging_every_point_still_arrives() {
+    let collector = Collector::start();
+    let metrics = MetricsClient::builder(collector.url(), collector.api_key())
+        .staging_bytes_per_thread(0)
+        .build()
+        .unwrap();
+    let series = metrics.register_histogram("h", &[("k", "v")]).unwrap();
+    for i in 0..100 {
+        series.record(f64::from(i));
+        metrics.histogram("h", f64::from(i), &[("k", "v")]);
+    }
+    metrics.flush().unwrap();
+    assert_eq!(collector.metrics().len(), 200);
 }

@@ -1,0 +1,203 @@
+//! The hot path: recording one point, next to the `metrics` crate (with
+//! the Prometheus exporter's recorder), opentelemetry's SDK counter,
+//! cadence and a `Mutex<Vec<owned strings>>`, in one run.
+//!
+//! ```sh
+//! cargo bench -p monlight-std --bench recording
+//! ```
+//!
+//! monlight's client flushes to a local sink on 127.0.0.1 between timed
+//! chunks, so its buffer never fills and every timed call takes the
+//! recording path users get.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use monlight_std::MetricsClient;
+
+const NAME: &str = "http_requests_total";
+const LABELS: [(&str, &str); 2] = [("method", "GET"), ("status", "200")];
+/// Points recorded between two (untimed) flushes.
+const CHUNK: u64 = 20_000;
+
+/// Answers every request with 202 so flushes succeed: a collector that
+/// costs nothing to talk to.
+fn sink() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut buf = vec![0u8; 1 << 20];
+        for stream in listener.incoming().flatten() {
+            let mut stream = stream;
+            let mut seen = Vec::new();
+            while let Ok(n) = stream.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                seen.extend_from_slice(&buf[..n]);
+                if let Some(end) = find(&seen, b"\r\n\r\n") {
+                    let head = String::from_utf8_lossy(&seen[..end]).to_ascii_lowercase();
+                    let len: usize = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .and_then(|v| v.trim().parse().ok())
+                        .unwrap_or(0);
+                    if seen.len() >= end + 4 + len {
+                        break;
+                    }
+                }
+            }
+            let _ = stream.write_all(
+                b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
+        }
+    });
+    url
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Times `iters` calls of `record` split over `threads` threads, flushing
+/// (untimed) every [`CHUNK`] points per thread.
+fn timed(
+    client: &MetricsClient,
+    threads: u64,
+    iters: u64,
+    record: impl Fn(u64) + Sync,
+) -> Duration {
+    let per_thread = iters.div_ceil(threads);
+    let mut total = Duration::ZERO;
+    let mut done = 0;
+    while done < per_thread {
+        let n = CHUNK.min(per_thread - done);
+        let start = Instant::now();
+        std::thread::scope(|s| {
+            for _ in 1..threads {
+                s.spawn(|| (0..n).for_each(&record));
+            }
+            (0..n).for_each(&record);
+        });
+        total += start.elapsed();
+        done += n;
+        client.flush();
+    }
+    let stats = client.stats();
+    assert_eq!(stats.dropped_full + stats.dropped_transport, 0, "{stats:?}");
+    total
+}
+
+fn client(url: &str) -> MetricsClient {
+    MetricsClient::builder(url, "bench-key")
+        .project("bench")
+        .build()
+        .unwrap()
+}
+
+fn monlight(c: &mut Criterion) {
+    let url = sink();
+    let mut group = c.benchmark_group("record");
+    group.measurement_time(Duration::from_secs(3));
+    for threads in [1, 2] {
+        let metrics = client(&url);
+        group.bench_function(
+            BenchmarkId::new("monlight counter (name + labels)", threads),
+            |b| {
+                b.iter_custom(|iters| {
+                    timed(&metrics, threads, iters, |_| metrics.counter(NAME, &LABELS))
+                });
+            },
+        );
+        let metrics = client(&url);
+        let requests = metrics.register_counter(NAME, &LABELS).unwrap();
+        group.bench_function(
+            BenchmarkId::new("monlight counter (registered handle)", threads),
+            |b| b.iter_custom(|iters| timed(&metrics, threads, iters, |_| requests.increment())),
+        );
+        let metrics = client(&url);
+        group.bench_function(
+            BenchmarkId::new("monlight histogram (name + labels)", threads),
+            |b| {
+                b.iter_custom(|iters| {
+                    timed(&metrics, threads, iters, |i| {
+                        metrics.histogram("http_request_duration_seconds", i as f64 * 1e-6, &LABELS)
+                    })
+                });
+            },
+        );
+    }
+    group.finish();
+}
+
+/// The comparisons, each on its own hot path.
+fn others(c: &mut Criterion) {
+    let mut group = c.benchmark_group("record");
+    group.measurement_time(Duration::from_secs(3));
+
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let handle = recorder.handle();
+    metrics::set_global_recorder(recorder).unwrap();
+    group.bench_function("metrics macro (static labels)", |b| {
+        b.iter(|| metrics::counter!(NAME, "method" => "GET", "status" => "200").increment(1));
+    });
+    let counter = metrics::counter!(NAME, "method" => "GET", "status" => "200");
+    group.bench_function("metrics handle", |b| b.iter(|| counter.increment(1)));
+    drop(handle);
+
+    use opentelemetry::metrics::MeterProvider as _;
+    let provider = opentelemetry_sdk::metrics::SdkMeterProvider::builder()
+        .with_reader(opentelemetry_sdk::metrics::ManualReader::builder().build())
+        .build();
+    let otel = provider.meter("bench").u64_counter(NAME).build();
+    group.bench_function("opentelemetry counter", |b| {
+        b.iter(|| {
+            otel.add(
+                1,
+                &[
+                    opentelemetry::KeyValue::new("method", "GET"),
+                    opentelemetry::KeyValue::new("status", "200"),
+                ],
+            );
+        });
+    });
+
+    use cadence::prelude::*;
+    let statsd = cadence::StatsdClient::from_sink("bench", cadence::NopMetricSink);
+    group.bench_function("cadence counter (nop sink)", |b| {
+        b.iter(|| {
+            statsd
+                .count_with_tags(NAME, 1)
+                .with_tag("method", "GET")
+                .with_tag("status", "200")
+                .send();
+        });
+    });
+
+    type Owned = (String, Vec<(String, String)>, f64);
+    let shared: Mutex<Vec<Owned>> = Mutex::new(Vec::new());
+    group.bench_function("Mutex<Vec<owned strings>>", |b| {
+        b.iter(|| {
+            let point = (
+                NAME.to_owned(),
+                LABELS
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect(),
+                1.0,
+            );
+            let mut points = shared.lock().unwrap();
+            if points.len() == 100_000 {
+                points.clear();
+            }
+            points.push(point);
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, monlight, others);
+criterion_main!(benches);
