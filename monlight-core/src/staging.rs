@@ -258,8 +258,13 @@ impl<S: AsRef<[AtomicUsize]>> StagingRing<S> {
         let len = padded(point.record_len());
         let mut bytes = [0u8; MAX_STAGED_RECORD];
         write_record(bytes.get_mut(..len).ok_or(StageError::TooLong)?, point);
-        let words = to_words(&bytes);
-        self.push_words(producer, &words[..len / WORD], &[])
+        let need = len / WORD;
+        let at = self.reserve(producer, need)?;
+        for (i, chunk) in bytes[..len].chunks_exact(WORD).enumerate() {
+            self.store(at + i, word(chunk));
+        }
+        self.commit(producer, need);
+        Ok(())
     }
 
     /// Appends a point of a registered series with this value, stamped
@@ -280,29 +285,24 @@ impl<S: AsRef<[AtomicUsize]>> StagingRing<S> {
         head.copy_from_slice(&series.bytes[..STAMPED]);
         head[VALUE_AT].copy_from_slice(&value.to_le_bytes());
         head[TIMESTAMP_AT].copy_from_slice(&unix_seconds.to_le_bytes());
-        let mut head_words = [0; STAMPED / WORD];
-        for (slot, chunk) in head_words.iter_mut().zip(head.chunks_exact(WORD)) {
-            *slot = word(chunk);
+        let need = series.len / WORD;
+        let at = self.reserve(producer, need)?;
+        for (i, chunk) in head.chunks_exact(WORD).enumerate() {
+            self.store(at + i, word(chunk));
         }
-        let rest = series
-            .words
-            .get(STAMPED / WORD..series.len / WORD)
-            .unwrap_or(&[]);
-        self.push_words(producer, &head_words, rest)
+        let rest = series.words.get(STAMPED / WORD..need).unwrap_or(&[]);
+        for (i, &word) in rest.iter().enumerate() {
+            self.store(at + STAMPED / WORD + i, word);
+        }
+        self.commit(producer, need);
+        Ok(())
     }
 
-    /// Appends one record, whole words of a record [`write_record`] wrote,
-    /// given in two parts (a series' patched head and its other words).
-    fn push_words(
-        &self,
-        producer: &mut Producer,
-        head: &[usize],
-        rest: &[usize],
-    ) -> Result<(), StageError> {
+    /// Room for `need` words: the position to write them at.
+    fn reserve(&self, producer: &mut Producer, need: usize) -> Result<usize, StageError> {
         if producer.ring != self.id {
             return Err(StageError::WrongRing);
         }
-        let need = head.len() + rest.len();
         let capacity = self.mask.wrapping_add(1);
         let tail = producer.tail;
         if tail + need - producer.seen_head > capacity {
@@ -315,19 +315,18 @@ impl<S: AsRef<[AtomicUsize]>> StagingRing<S> {
                 });
             }
         }
-        let slots = self.words.as_ref();
-        let mut at = tail;
-        for &word in head {
-            slots[at & self.mask].store(word, Ordering::Relaxed);
-            at += 1;
-        }
-        for &word in rest {
-            slots[at & self.mask].store(word, Ordering::Relaxed);
-            at += 1;
-        }
-        producer.tail = tail + need;
+        Ok(tail)
+    }
+
+    /// Writes the word at position `at` (reserved).
+    fn store(&self, at: usize, word: usize) {
+        self.words.as_ref()[at & self.mask].store(word, Ordering::Relaxed);
+    }
+
+    /// Publishes the `need` words written since the last commit.
+    fn commit(&self, producer: &mut Producer, need: usize) {
+        producer.tail += need;
         self.tail.0.store(producer.tail, Ordering::Release);
-        Ok(())
     }
 
     /// The `count` slots from position `at`: up to the end of the ring,
