@@ -12,7 +12,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use monlight_core::{
-    Consumer, MAX_STAGED_RECORD, Metric, Producer, SeriesRecord, StageError, StagingRing,
+    Consumer, MAX_STAGED_RECORD, Metric, MetricKind, Producer, SeriesRecord, StageError,
+    StagingRing,
 };
 
 use crate::metrics_client::SharedBuffer;
@@ -58,10 +59,75 @@ impl Ring {
     }
 }
 
-/// This thread's ring for one client (`None`: no ring to be had).
+/// This thread's ring for one client (`None`: no ring to be had), and the
+/// series it recorded lately.
 struct Slot {
     client: u64,
     ring: Option<(Arc<Ring>, Producer)>,
+    series: SeriesCache,
+}
+
+/// How many series a thread remembers per client.
+const CACHED_SERIES: usize = 32;
+
+/// The series a thread recorded lately, encoded: a point of a known series
+/// is staged from its record (no validation, no sorting, no encoding).
+/// A series is validated and encoded once per thread, when first seen or
+/// after it was evicted (round robin, when more than [`CACHED_SERIES`]
+/// are in use).
+#[derive(Default)]
+struct SeriesCache {
+    entries: Vec<CachedSeries>,
+    evict_next: usize,
+}
+
+struct CachedSeries {
+    kind: MetricKind,
+    name: Box<str>,
+    labels: Box<[(Box<str>, Box<str>)]>,
+    record: SeriesRecord,
+}
+
+impl SeriesCache {
+    /// The record of `point`'s series, encoded now if not yet known;
+    /// `None` for a point that cannot be staged (invalid, too long).
+    fn record_of(&mut self, point: &Metric<'_>) -> Option<&SeriesRecord> {
+        let known = self.entries.iter().position(|entry| {
+            entry.kind == point.kind
+                && *entry.name == *point.name
+                && entry.labels.len() == point.labels.len()
+                && entry
+                    .labels
+                    .iter()
+                    .zip(point.labels)
+                    .all(|((key, value), (k, v))| **key == **k && **value == **v)
+        });
+        let index = match known {
+            Some(index) => index,
+            None => {
+                let entry = CachedSeries {
+                    kind: point.kind,
+                    name: point.name.into(),
+                    labels: point
+                        .labels
+                        .iter()
+                        .map(|(k, v)| ((*k).into(), (*v).into()))
+                        .collect(),
+                    record: SeriesRecord::new(point.kind, point.name, point.labels).ok()?,
+                };
+                if self.entries.len() < CACHED_SERIES {
+                    self.entries.push(entry);
+                    self.entries.len() - 1
+                } else {
+                    let index = self.evict_next;
+                    self.evict_next = (index + 1) % CACHED_SERIES;
+                    self.entries[index] = entry;
+                    index
+                }
+            }
+        };
+        Some(&self.entries[index].record)
+    }
 }
 
 thread_local! {
@@ -112,9 +178,16 @@ impl Staging {
         }
     }
 
-    /// Validates and appends `point` to this thread's ring.
+    /// Appends `point` (stamped: it carries a timestamp) to this thread's
+    /// ring, from its series' cached record.
     pub(crate) fn push(&self, point: &Metric<'_>) -> Result<(), Unstaged> {
-        self.with_ring(|ring, producer| ring.push(producer, point))
+        let Some(unix_seconds) = point.timestamp else {
+            return Err(Unstaged::Direct);
+        };
+        self.with_ring(|ring, producer, series| {
+            let record = series.record_of(point).ok_or(StageError::TooLong)?;
+            ring.push_series(producer, record, point.value, unix_seconds)
+        })
     }
 
     /// Appends a point of a registered series to this thread's ring.
@@ -124,12 +197,16 @@ impl Staging {
         value: f64,
         unix_seconds: u64,
     ) -> Result<(), Unstaged> {
-        self.with_ring(|ring, producer| ring.push_series(producer, series, value, unix_seconds))
+        self.with_ring(|ring, producer, _| ring.push_series(producer, series, value, unix_seconds))
     }
 
     fn with_ring(
         &self,
-        push: impl FnOnce(&StagingRing<Box<[AtomicUsize]>>, &mut Producer) -> Result<(), StageError>,
+        push: impl FnOnce(
+            &StagingRing<Box<[AtomicUsize]>>,
+            &mut Producer,
+            &mut SeriesCache,
+        ) -> Result<(), StageError>,
     ) -> Result<(), Unstaged> {
         if self.max_rings == 0 {
             return Err(Unstaged::Direct);
@@ -149,8 +226,9 @@ impl Staging {
                         slots.len() - 1
                     }
                 };
-                match &mut slots[index].ring {
-                    Some((ring, producer)) => Ok(push(&ring.ring, producer)?),
+                let slot = &mut slots[index];
+                match &mut slot.ring {
+                    Some((ring, producer)) => Ok(push(&ring.ring, producer, &mut slot.series)?),
                     None => Err(Unstaged::Direct),
                 }
             })
@@ -170,6 +248,7 @@ impl Staging {
         Slot {
             client: self.id,
             ring,
+            series: SeriesCache::default(),
         }
     }
 

@@ -26,7 +26,9 @@ fn recording_allocates_nothing_and_memory_stays_flat_while_the_collector_is_down
         ("endpoint", "/users/{id}"),
         ("status", "200"),
     ];
+    // Each series seen once (each thread encodes a series once).
     metrics.counter("http_requests_total", &labels);
+    metrics.histogram("http_request_duration_seconds", 0.0, &labels);
     // The process's clock thread (started with the first client) has
     // allocated what it needs once running.
     std::thread::sleep(Duration::from_millis(100));

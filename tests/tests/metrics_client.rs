@@ -538,3 +538,25 @@ fn without_staging_every_point_still_arrives() {
     metrics.flush().unwrap();
     assert_eq!(collector.metrics().len(), 200);
 }
+
+#[test]
+fn more_series_than_a_thread_caches_keep_their_own_labels_and_values() {
+    let collector = Collector::start();
+    let metrics = client(&collector);
+    // 100 series in rotation, three rounds: each thread caches 32.
+    let users: Vec<String> = (0..100).map(|i| format!("user-{i}")).collect();
+    for round in 0..3 {
+        for (i, user) in users.iter().enumerate() {
+            metrics.counter_by("logins_total", &[("user", user)], (i * 10 + round) as f64);
+        }
+    }
+    metrics.flush().unwrap();
+    let items = collector.metrics();
+    assert_eq!(items.len(), 300);
+    for item in &items {
+        let user = item["labels"]["user"].as_str().unwrap();
+        let i: usize = user.strip_prefix("user-").unwrap().parse().unwrap();
+        let value = item["value"].as_f64().unwrap() as usize;
+        assert_eq!(value / 10, i, "{item}");
+    }
+}
