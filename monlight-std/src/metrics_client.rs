@@ -146,10 +146,14 @@ impl MetricsClientBuilder {
 /// batches: periodically from a background thread once [`start`] ran, on
 /// [`flush`], and at [`shutdown`] or when the last clone is dropped.
 ///
-/// Recording never waits on the network: it validates the point, stamps it
-/// with the current UTC second and appends it to a bounded buffer under a
-/// short lock. What does not fit is refused, logged and counted
-/// ([`stats`]). Batches respect the collector's limits (1000 items,
+/// Recording never waits on the network and takes no lock: it stamps the
+/// point with the current UTC second (read from memory, kept by a clock
+/// thread) and appends it to the calling thread's staging ring, from its
+/// series' record, validated and encoded the first time the thread saw the
+/// series. Rings move into the bounded buffer when full and before every
+/// flush. What does not fit is refused, logged and counted ([`stats`]);
+/// points from one thread arrive in the order recorded. For the hottest
+/// series, [`register_counter`] returns a handle that skips the lookup. Batches respect the collector's limits (1000 items,
 /// 524,287 bytes); a 429 pauses sending for the `retry_after` it names.
 ///
 /// ```no_run
@@ -169,6 +173,7 @@ impl MetricsClientBuilder {
 /// [`flush`]: MetricsClient::flush
 /// [`shutdown`]: MetricsClient::shutdown
 /// [`stats`]: MetricsClient::stats
+/// [`register_counter`]: MetricsClient::register_counter
 #[derive(Clone)]
 pub struct MetricsClient {
     inner: Arc<Inner>,
