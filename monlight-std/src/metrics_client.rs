@@ -83,13 +83,17 @@ impl MetricsClientBuilder {
 
     /// Bytes of staging per recording thread (default
     /// [`DEFAULT_STAGING_BYTES_PER_THREAD`]; rounded down to a power of two,
-    /// at most a sixteenth of the buffer). Each thread that records appends to a staging ring
-    /// of its own, without locks, and moves it into the shared buffer when
-    /// it is full and before every flush, so recording threads never
-    /// contend. Memory: at most [`MAX_STAGING_THREADS`] rings on top of
-    /// the buffer; a ring is freed at the first flush after its thread
-    /// ended. Under 256 bytes (e.g. 0) turns staging off: every point takes
-    /// the buffer's lock.
+    /// at most a sixteenth of the buffer). Each thread that records appends
+    /// to a staging ring of its own, without locks, and moves it into the
+    /// shared buffer when it is full and before every flush, so recording
+    /// threads never contend.
+    ///
+    /// Memory per recording thread, on top of the buffer: twice this (the
+    /// ring and the scratch it is drained through) plus the series it
+    /// remembers (at most 32, a few hundred bytes each); at most
+    /// [`MAX_STAGING_THREADS`] threads get a ring, and a ring is freed at
+    /// the first flush after its thread ended. Under 256 bytes (e.g. 0)
+    /// turns staging off: every point takes the buffer's lock.
     pub fn staging_bytes_per_thread(mut self, bytes: usize) -> Self {
         self.staging_bytes = bytes;
         self
