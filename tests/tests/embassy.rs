@@ -128,9 +128,11 @@ async fn periodic_flush_delivers_every_point_in_batches() {
         .uplink(&address, collector.api_key())
         .flush_interval(Duration::from_millis(100));
     record_gauges(&monlight, 300);
+    // Until the task has also read the last answer (and counted it):
+    // stopping it mid-exchange would leave that batch unaccounted.
     let arrived = alongside(&monlight, uplink, async {
         eventually(StdDuration::from_secs(10), || {
-            collector.metrics().len() >= 300
+            collector.metrics().len() >= 300 && monlight.stats().sent >= 300
         })
         .await
     })
