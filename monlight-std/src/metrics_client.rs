@@ -157,8 +157,9 @@ impl MetricsClientBuilder {
 /// series. Rings move into the bounded buffer when full and before every
 /// flush. What does not fit is refused, logged and counted ([`stats`]);
 /// points from one thread arrive in the order recorded. For the hottest
-/// series, [`register_counter`] returns a handle that skips the lookup. Batches respect the collector's limits (1000 items,
-/// 524,287 bytes); a 429 pauses sending for the `retry_after` it names.
+/// series, [`register_counter`] returns a handle that skips the lookup.
+/// Batches respect the collector's limits (1000 items, 524,287 bytes); a
+/// 429 pauses sending for the `retry_after` it names.
 ///
 /// ```no_run
 /// use monlight_std::MetricsClient;
@@ -315,7 +316,8 @@ impl MetricsClient {
 
     /// Records several points with one clock reading, each stamped with
     /// the current UTC second (e.g. a request's counter and histogram).
-    /// Every refusal is counted; the first is logged.
+    /// Every refusal is counted and logged (a full buffer once per
+    /// episode, not once per point).
     ///
     /// ```no_run
     /// use monlight_std::{Metric, MetricsClient};
@@ -506,9 +508,7 @@ impl Inner {
             }
         }
     }
-}
 
-impl Inner {
     fn shutdown(&self) {
         let worker = self
             .worker
@@ -537,8 +537,8 @@ impl Drop for Inner {
 
 /// A series registered once with [`MetricsClient::register_counter`] (or
 /// `register_histogram`, `register_gauge`): records points of that name,
-/// labels and kind without validating or encoding them again. Cheap to
-/// clone; keeps its client alive like a clone of it.
+/// labels and kind without validating or encoding them again. Keeps its
+/// client alive like a clone of it.
 #[derive(Clone)]
 pub struct Series {
     client: MetricsClient,
