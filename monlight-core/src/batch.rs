@@ -1,9 +1,10 @@
 //! The batch writer: buffered points, oldest first, encoded as one JSON array
 //! that respects every limit of the collector.
 
-use crate::buffer::{MetricBuffer, RawPoint};
+use crate::buffer::{MetricBuffer, RawPoint, sorted_labels};
 use crate::json::JsonWriter;
 use crate::limits::{MAX_BATCH_ITEMS, MAX_METRICS_BODY};
+use crate::metric::{Metric, MetricKind};
 use crate::timestamp::UtcTimestamp;
 
 /// The most a batch may hold. The defaults are the server's limits; smaller
@@ -162,38 +163,92 @@ impl<'o> BatchWriter<'o> {
     ) -> (usize, bool) {
         let mut moved = 0;
         for point in buffer.raw_points().take(max_points) {
-            if self.points == self.max_items {
-                self.full = true;
-                break;
-            }
-            let start = if self.points == 0 {
-                self.pos
-            } else {
-                self.pos + 1
-            };
-            let written = if start < self.end {
-                let out = &mut self.out[start..self.end];
-                write_item(&point, project, out, &mut self.last_timestamp)
-            } else {
-                None
-            };
-            match written {
-                Some(written) => {
-                    if self.points > 0 {
-                        self.out[self.pos] = b',';
-                    }
-                    self.pos = start + written;
-                    self.points += 1;
-                    moved += 1;
-                }
-                None if self.points == 0 => return (moved, true),
-                None => {
-                    self.full = true;
-                    break;
-                }
+            match self.push(|out, last| write_item(&point, project, out, last)) {
+                Pushed::Written => moved += 1,
+                Pushed::Full => break,
+                Pushed::Oversize => return (moved, true),
             }
         }
         (moved, false)
+    }
+
+    /// Appends one point of a series encoded by [`encode_series`]: its
+    /// shared JSON is copied, only the value and timestamp are written.
+    ///
+    /// ```
+    /// use monlight_core::{BatchLimits, BatchWriter, Metric, Pushed, encode_series};
+    ///
+    /// let mut series = [0u8; 128];
+    /// let labels = [("method", "GET")];
+    /// let shape = encode_series(&Metric::counter("hits", &labels, 0.0), &mut series).unwrap();
+    /// let mut out = [0u8; 256];
+    /// let mut batch = BatchWriter::new(&mut out, BatchLimits::default());
+    /// assert_eq!(batch.push_series_point(&series, shape, 1.0, None, None), Pushed::Written);
+    /// let batch = batch.finish().unwrap();
+    /// assert_eq!(
+    ///     &out[..batch.bytes],
+    ///     br#"[{"name":"hits","type":"counter","value":1.0,"labels":{"method":"GET"}}]"#
+    /// );
+    /// ```
+    pub fn push_series_point(
+        &mut self,
+        series: &[u8],
+        shape: SeriesJson,
+        value: f64,
+        unix_seconds: Option<u64>,
+        project: Option<&str>,
+    ) -> Pushed {
+        let (Some(head), Some(labels)) = (
+            series.get(..shape.head_len),
+            series.get(shape.head_len..shape.len),
+        ) else {
+            return Pushed::Oversize; // not the bytes `shape` describes
+        };
+        self.push(|out, last_timestamp| {
+            let mut w = JsonWriter::new(out, 0);
+            w.raw(head)?;
+            w.number(value)?;
+            w.raw(labels)?;
+            write_tail(&mut w, unix_seconds, project, last_timestamp)?;
+            Some(w.pos)
+        })
+    }
+
+    /// Appends the item `write` encodes into the room left (it returns its
+    /// length, `None` if it does not fit), with its separating comma.
+    fn push(
+        &mut self,
+        write: impl FnOnce(&mut [u8], &mut Option<(u64, UtcTimestamp)>) -> Option<usize>,
+    ) -> Pushed {
+        if self.full || self.points == self.max_items {
+            self.full = true;
+            return Pushed::Full;
+        }
+        let start = if self.points == 0 {
+            self.pos
+        } else {
+            self.pos + 1
+        };
+        let written = if start < self.end {
+            write(&mut self.out[start..self.end], &mut self.last_timestamp)
+        } else {
+            None
+        };
+        match written {
+            Some(written) => {
+                if self.points > 0 {
+                    self.out[self.pos] = b',';
+                }
+                self.pos = start + written;
+                self.points += 1;
+                Pushed::Written
+            }
+            None if self.points == 0 => Pushed::Oversize,
+            None => {
+                self.full = true;
+                Pushed::Full
+            }
+        }
     }
 
     /// Closes the array; `None` if no point made it in.
@@ -209,6 +264,47 @@ impl<'o> BatchWriter<'o> {
     }
 }
 
+/// What [`BatchWriter::push_series_point`] did with a point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pushed {
+    /// The point is in the batch.
+    Written,
+    /// The batch is full: send it, then push the point into the next one.
+    Full,
+    /// The point does not fit even an empty batch: drop and count it.
+    Oversize,
+}
+
+/// The JSON that every point of a series shares, as written by
+/// [`encode_series`]: `{"name":..,"type":..,"value":` (`head_len` bytes)
+/// and then `,"labels":{..}` (empty without labels), `len` bytes in all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeriesJson {
+    /// Length of the part before the value.
+    pub head_len: usize,
+    /// Length of both parts.
+    pub len: usize,
+}
+
+/// Encodes the JSON shared by the points of `metric`'s series (its value
+/// and timestamp are ignored) into `out`, labels sorted by key as the
+/// buffer sends them; `None` if it does not fit. Escaping, the costly part
+/// of encoding, is then done once per series instead of once per point.
+/// The metric should be valid ([`Metric::validate`]).
+pub fn encode_series(metric: &Metric<'_>, out: &mut [u8]) -> Option<SeriesJson> {
+    let mut w = JsonWriter::new(out, 0);
+    write_head(&mut w, metric.name.as_bytes(), metric.kind)?;
+    let head_len = w.pos;
+    write_labels(
+        &mut w,
+        sorted_labels(metric.labels).map(|(k, v)| (k.as_bytes(), v.as_bytes())),
+    )?;
+    Some(SeriesJson {
+        head_len,
+        len: w.pos,
+    })
+}
+
 /// Writes one array item as the collector expects it:
 /// `{"name":..,"type":..,"value":..[,"labels":{..}][,"timestamp":..][,"project":..]}`.
 /// Returns its length, or `None` if it does not fit `out`.
@@ -219,25 +315,51 @@ fn write_item(
     last_timestamp: &mut Option<(u64, UtcTimestamp)>,
 ) -> Option<usize> {
     let mut w = JsonWriter::new(out, 0);
-    w.raw(b"{\"name\":")?;
-    w.string(point.name)?;
-    w.raw(b",\"type\":\"")?;
-    w.raw(point.kind.as_str().as_bytes())?;
-    w.raw(b"\",\"value\":")?;
+    write_head(&mut w, point.name, point.kind)?;
     w.number(point.value)?;
-    if !point.labels.is_empty() {
-        w.raw(b",\"labels\":{")?;
-        for (i, (key, value)) in point.labels.iter().enumerate() {
-            if i > 0 {
-                w.raw(b",")?;
-            }
-            w.string(key)?;
-            w.raw(b":")?;
-            w.string(value)?;
-        }
-        w.raw(b"}")?;
+    write_labels(&mut w, point.labels.iter())?;
+    write_tail(&mut w, point.timestamp, project, last_timestamp)?;
+    Some(w.pos)
+}
+
+/// `{"name":..,"type":..,"value":`
+fn write_head(w: &mut JsonWriter<'_>, name: &[u8], kind: MetricKind) -> Option<()> {
+    w.raw(b"{\"name\":")?;
+    w.string(name)?;
+    w.raw(b",\"type\":\"")?;
+    w.raw(kind.as_str().as_bytes())?;
+    w.raw(b"\",\"value\":")
+}
+
+/// `,"labels":{..}`, nothing without labels.
+fn write_labels<'l>(
+    w: &mut JsonWriter<'_>,
+    labels: impl ExactSizeIterator<Item = (&'l [u8], &'l [u8])>,
+) -> Option<()> {
+    if labels.len() == 0 {
+        return Some(());
     }
-    if let Some(secs) = point.timestamp {
+    w.raw(b",\"labels\":{")?;
+    for (i, (key, value)) in labels.enumerate() {
+        if i > 0 {
+            w.raw(b",")?;
+        }
+        w.string(key)?;
+        w.raw(b":")?;
+        w.string(value)?;
+    }
+    w.raw(b"}")
+}
+
+/// `[,"timestamp":..][,"project":..]}`; the last timestamp formatted is
+/// kept (most points of a batch share their second).
+fn write_tail(
+    w: &mut JsonWriter<'_>,
+    unix_seconds: Option<u64>,
+    project: Option<&str>,
+    last_timestamp: &mut Option<(u64, UtcTimestamp)>,
+) -> Option<()> {
+    if let Some(secs) = unix_seconds {
         let timestamp = match *last_timestamp {
             Some((cached, formatted)) if cached == secs => Some(formatted),
             _ => UtcTimestamp::from_unix(secs).inspect(|t| *last_timestamp = Some((secs, *t))),
@@ -252,6 +374,5 @@ fn write_item(
         w.raw(b",\"project\":")?;
         w.string(project.as_bytes())?;
     }
-    w.raw(b"}")?;
-    Some(w.pos)
+    w.raw(b"}")
 }

@@ -8,7 +8,7 @@
 //! typical point costs tens of bytes instead of a worst-case slot of kilobytes.
 
 use crate::limits::MAX_LABELS;
-use crate::metric::{Metric, MetricError, MetricKind};
+use crate::metric::{Label, Metric, MetricError, MetricKind};
 use crate::stats::Stats;
 
 const HAS_TIMESTAMP: u8 = 0x80;
@@ -176,7 +176,11 @@ impl<S> MetricBuffer<S> {
         self.stats
     }
 
-    pub(crate) fn stats_mut(&mut self) -> &mut Stats {
+    /// The counters, to count points kept outside the buffer (e.g. staged
+    /// per thread) that its flush sends with
+    /// [`Flusher::send_batch`](crate::Flusher::send_batch): add them to
+    /// `recorded` when they are taken out to be sent.
+    pub fn stats_mut(&mut self) -> &mut Stats {
         &mut self.stats
     }
 }
@@ -205,41 +209,6 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> MetricBuffer<S> {
         self.points += 1;
         self.stats.recorded += 1;
         Ok(())
-    }
-
-    /// Appends points taken out of a [`crate::StagingRing`]: in one copy
-    /// if they all fit, else as many as fit, the rest counted as
-    /// `dropped_full`. Returns how many were appended (and counted as
-    /// `recorded`).
-    #[cfg(target_has_atomic = "ptr")]
-    pub fn append_staged(&mut self, staged: crate::StagedPoints<'_>) -> usize {
-        let (bytes, points) = (staged.bytes, staged.points);
-        if self.make_room(bytes.len()) {
-            let tail = self.tail;
-            self.storage.as_mut()[tail..tail + bytes.len()].copy_from_slice(bytes);
-            self.tail += bytes.len();
-            self.points += points;
-            self.stats.recorded += points as u64;
-            return points;
-        }
-        let mut appended = 0;
-        let mut rest = bytes;
-        while let [a, b, ..] = *rest {
-            let len = usize::from(u16::from_le_bytes([a, b])).clamp(1, rest.len());
-            let (record, next) = rest.split_at(len);
-            rest = next;
-            if self.make_room(len) {
-                let tail = self.tail;
-                self.storage.as_mut()[tail..tail + len].copy_from_slice(record);
-                self.tail += len;
-                self.points += 1;
-                self.stats.recorded += 1;
-                appended += 1;
-            } else {
-                self.stats.dropped_full += 1;
-            }
-        }
-        appended
     }
 
     /// Makes `len` contiguous bytes free at the tail, compacting if needed.
@@ -285,9 +254,8 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> MetricBuffer<S> {
     }
 }
 
-/// Writes `metric`'s record into `out`, declaring `out.len()` as its length:
-/// `out` may be longer than [`Metric::record_len`] (a staged record padded
-/// to whole words); readers skip the zeros past the last label.
+/// Writes `metric`'s record into `out` ([`Metric::record_len`] bytes),
+/// declaring `out.len()` as its length.
 pub(crate) fn write_record(out: &mut [u8], metric: &Metric<'_>) {
     let mut w = Cursor { out, pos: 0 };
     // Lengths fit u16: validation bounds the record (limits.rs).
@@ -304,22 +272,28 @@ pub(crate) fn write_record(out: &mut [u8], metric: &Metric<'_>) {
     }
     w.bytes(&[metric.labels.len() as u8]);
     w.str(metric.name);
-    // Sort label indices by key: at most 16, insertion sort, no allocation.
+    for (key, value) in sorted_labels(metric.labels) {
+        w.str(key);
+        w.str(value);
+    }
+}
+
+/// `labels` in key order (at most [`MAX_LABELS`]: an insertion sort of
+/// their indices, no allocation).
+pub(crate) fn sorted_labels<'l>(
+    labels: &'l [Label<'l>],
+) -> impl ExactSizeIterator<Item = Label<'l>> + 'l {
     let mut order = [0u8; MAX_LABELS];
-    let n = metric.labels.len();
+    let n = labels.len().min(MAX_LABELS);
     for i in 0..n {
         let mut j = i;
-        while j > 0 && metric.labels[order[j - 1] as usize].0 > metric.labels[i].0 {
+        while j > 0 && labels[order[j - 1] as usize].0 > labels[i].0 {
             order[j] = order[j - 1];
             j -= 1;
         }
         order[j] = i as u8;
     }
-    for &i in &order[..n] {
-        let (key, value) = metric.labels[i as usize];
-        w.str(key);
-        w.str(value);
-    }
+    (0..n).map(move |k| labels[order[k] as usize])
 }
 
 struct Cursor<'a> {
@@ -467,11 +441,7 @@ pub(crate) struct RawLabels<'a> {
 }
 
 impl<'a> RawLabels<'a> {
-    pub(crate) const fn is_empty(&self) -> bool {
-        self.count == 0
-    }
-
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (&'a [u8], &'a [u8])> + 'a {
+    pub(crate) fn iter(&self) -> impl ExactSizeIterator<Item = (&'a [u8], &'a [u8])> + 'a {
         let mut reader = Reader { bytes: self.bytes };
         (0..self.count).map(move |_| (reader.text(), reader.text()))
     }

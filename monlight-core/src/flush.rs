@@ -187,6 +187,28 @@ impl<'p> Flusher<'p> {
     /// Takes the next batch unless paused or this flush's share is sent.
     /// The buffer is locked for a few points at a time (`points_per_lock`),
     /// so recording never waits for a whole batch to be encoded.
+    /// The batch limits this flusher encodes within.
+    pub fn limits(&self) -> BatchLimits {
+        self.limits
+    }
+
+    /// Sends a batch encoded elsewhere (e.g. with
+    /// [`BatchWriter::push_series_point`]) and settles it as a buffered
+    /// one: counted in `buffer`'s stats and `report`, a 429 pausing this
+    /// flusher. Check [`Flusher::pause`] before encoding it.
+    pub fn send_batch<B: BufferAccess, T: Transport>(
+        &mut self,
+        buffer: &B,
+        transport: &mut T,
+        body: &[u8],
+        batch: Batch,
+        now_ms: u64,
+        report: &mut FlushReport,
+    ) {
+        let outcome = transport.send(Endpoint::Metrics, body);
+        self.settle(buffer, batch, outcome, now_ms, report);
+    }
+
     fn next_batch<B: BufferAccess>(
         &self,
         buffer: &B,

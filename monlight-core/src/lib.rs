@@ -64,24 +64,18 @@ mod json;
 pub mod limits;
 mod metric;
 mod report;
-#[cfg(target_has_atomic = "ptr")]
-mod staging;
 mod stats;
 mod timestamp;
 mod traceback;
 mod transport;
 
-pub use batch::{Batch, BatchLimits, BatchWriter, encode_batch};
+pub use batch::{Batch, BatchLimits, BatchWriter, Pushed, SeriesJson, encode_batch, encode_series};
 pub use buffer::{LabelsRef, MetricBuffer, PointRef, Points, RecordError, record_len};
 pub use flush::{BufferAccess, FlushReport, Flusher, POINTS_PER_LOCK, Pause};
 pub use metric::{InvalidProject, Label, Metric, MetricError, MetricKind, validate_project};
 pub use report::{
     ALWAYS_EXCLUDED_HEADERS, ErrorReport, HeaderFilter, ReportError, RequestContext,
     TRUNCATION_MARKER, encode_error_report,
-};
-#[cfg(target_has_atomic = "ptr")]
-pub use staging::{
-    Consumer, MAX_STAGED_RECORD, Producer, SeriesRecord, StageError, StagedPoints, StagingRing,
 };
 pub use stats::Stats;
 pub use timestamp::{MAX_UNIX_SECONDS, UtcTimestamp};

@@ -10,13 +10,12 @@ use std::time::{Duration, Instant};
 use monlight_core::limits::MAX_METRICS_BODY;
 use monlight_core::{
     BufferAccess, Endpoint, FlushReport, Flusher, Label, Metric, MetricBuffer, MetricError,
-    MetricKind, Outcome, RecordError, SeriesRecord, Stats, Transport, TransportError,
-    validate_project,
+    MetricKind, Outcome, RecordError, Stats, Transport, TransportError, validate_project,
 };
 
 use crate::clock::unix_now;
 use crate::config::{ApiKey, ConfigError, EndpointUrls, check_duration};
-use crate::staging::{Staging, Unstaged};
+use crate::staging::{Staged, Staging, Unstaged};
 use crate::transport::BlockingHttp;
 
 /// Default buffer size: 4 MiB, about 50,000 points of 80 bytes (a name, two
@@ -28,9 +27,10 @@ pub const DEFAULT_BUFFER_BYTES: usize = 4 << 20;
 /// by default. Each batch is bounded by `timeout`; this bounds the whole.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Default bytes of per-thread staging: 16 KiB, about 200 points, per
-/// thread that records (see [`MetricsClientBuilder::staging_bytes_per_thread`]).
-pub const DEFAULT_STAGING_BYTES_PER_THREAD: usize = 16 << 10;
+/// Default bytes of per-thread staging: 64 KiB, 2,730 points of 24 bytes,
+/// per thread that records (see
+/// [`MetricsClientBuilder::staging_bytes_per_thread`]).
+pub const DEFAULT_STAGING_BYTES_PER_THREAD: usize = 64 << 10;
 
 /// At most this many threads get a staging ring per client; more threads
 /// record straight into the shared buffer (correct, a little slower).
@@ -82,18 +82,21 @@ impl MetricsClientBuilder {
     }
 
     /// Bytes of staging per recording thread (default
-    /// [`DEFAULT_STAGING_BYTES_PER_THREAD`]; rounded down to a power of two,
-    /// at most a sixteenth of the buffer). Each thread that records appends
-    /// to a staging ring of its own, without locks, and moves it into the
-    /// shared buffer when it is full and before every flush, so recording
-    /// threads never contend.
+    /// [`DEFAULT_STAGING_BYTES_PER_THREAD`], at most a sixteenth of the
+    /// buffer). Each thread that records appends its points (24 bytes: a
+    /// series id, the second, the value) to a ring of its own, without
+    /// locks; the flush thread encodes batches straight from the rings, and
+    /// flushes early when a ring is half full. A full ring (the flush is
+    /// behind, or paused by a 429) sends the thread's points into the
+    /// shared buffer, where they are kept or counted like any other.
     ///
-    /// Memory per recording thread, on top of the buffer: twice this (the
-    /// ring and the scratch it is drained through) plus the series it
-    /// remembers (at most 32, a few hundred bytes each); at most
+    /// Memory per recording thread, on top of the buffer: this, plus the
+    /// series it remembers (at most 32, a few hundred bytes each); at most
     /// [`MAX_STAGING_THREADS`] threads get a ring, and a ring is freed at
-    /// the first flush after its thread ended. Under 256 bytes (e.g. 0)
-    /// turns staging off: every point takes the buffer's lock.
+    /// the first flush after its thread ended. Each client also keeps every
+    /// series it staged, encoded once (~150 bytes each, at most 10,000;
+    /// points of further series take the buffer's lock). Under 48 bytes
+    /// (e.g. 0) turns staging off: every point takes the buffer's lock.
     pub fn staging_bytes_per_thread(mut self, bytes: usize) -> Self {
         self.staging_bytes = bytes;
         self
@@ -152,10 +155,11 @@ impl MetricsClientBuilder {
 ///
 /// Recording never waits on the network and takes no lock: it stamps the
 /// point with the current UTC second (read from memory, kept by a clock
-/// thread) and appends it to the calling thread's staging ring, from its
-/// series' record, validated and encoded the first time the thread saw the
-/// series. Rings move into the bounded buffer when full and before every
-/// flush. What does not fit is refused, logged and counted ([`stats`]);
+/// thread) and appends the series' id, the second and the value to the
+/// calling thread's staging ring; a series is validated and its JSON
+/// encoded once, the first time the client sees it. The flush thread
+/// encodes batches from the rings; a full ring spills into the bounded
+/// buffer. What does not fit is refused, logged and counted ([`stats`]);
 /// points from one thread arrive in the order recorded. For the hottest
 /// series, [`register_counter`] returns a handle that skips the lookup.
 /// Batches respect the collector's limits (1000 items, 524,287 bytes); a
@@ -339,7 +343,7 @@ impl MetricsClient {
 
     /// Registers a counter series once (name and labels validated and
     /// encoded now) and returns a handle that records it cheaply: no
-    /// validation, no label sorting, no lookup per call. Use it for a
+    /// validation, no lookup per call, 24 bytes into this thread's ring. Use it for a
     /// series recorded on a hot path; it records exactly what
     /// [`MetricsClient::counter_by`] would. The handle keeps the client
     /// alive like a clone.
@@ -381,12 +385,13 @@ impl MetricsClient {
         name: &str,
         labels: &[Label<'_>],
     ) -> Result<Series, MetricError> {
-        Metric::new(kind, name, labels, 0.0).validate()?;
+        let series = Metric::new(kind, name, labels, 0.0);
+        series.validate()?;
         Ok(Series {
             client: self.clone(),
-            // `None` for a series too long to stage: its points take the
-            // per-call path.
-            record: SeriesRecord::new(kind, name, labels).ok(),
+            // `None` when staging is off or the client's series table is
+            // full: its points take the per-call path.
+            id: self.inner.shared.staging.intern(&series),
             kind,
             name: name.into(),
             labels: labels
@@ -421,14 +426,15 @@ impl MetricsClient {
     /// Where every point went so far (points staged by recording threads
     /// are moved into the buffer first, so they count as recorded).
     pub fn stats(&self) -> Stats {
-        self.inner.shared.drain_staging();
-        self.inner.shared.buffer.lock().stats()
+        let staged = self.inner.shared.staging.pending();
+        let mut stats = self.inner.shared.buffer.lock().stats();
+        stats.recorded += staged as u64;
+        stats
     }
 
     /// Points waiting to be sent.
     pub fn buffered(&self) -> usize {
-        self.inner.shared.drain_staging();
-        self.inner.shared.buffer.lock().len()
+        self.inner.shared.buffered()
     }
 
     fn command(&self, command: Command) {
@@ -449,8 +455,25 @@ impl MetricsClient {
 
 impl Shared {
     /// Moves every thread's staged points into the buffer.
-    fn drain_staging(&self) {
-        self.staging.drain_all(&self.buffer);
+    fn buffered(&self) -> usize {
+        let staged = self.staging.pending();
+        self.buffer.lock().len() + staged
+    }
+
+    /// Sends what is buffered, then what is staged.
+    fn flush<T: Transport>(
+        &self,
+        flusher: &mut Flusher<'_>,
+        transport: &mut T,
+        out: &mut [u8],
+        now_ms: u64,
+    ) -> FlushReport {
+        let mut report = flusher.flush(&self.buffer, transport, out, now_ms);
+        let project = self.config.project.as_deref();
+        let at = (project, now_ms);
+        self.staging
+            .flush(flusher, &self.buffer, transport, out, at, &mut report);
+        report
     }
 
     fn warn_refused(&self, error: RecordError, name: &str) {
@@ -473,14 +496,17 @@ impl Inner {
     /// Stages a point in this thread's ring (the fast path); when the ring
     /// is full, moves it into the buffer first (one lock per ring-full).
     /// `Err` if the point must go to the buffer directly.
-    fn stage(&self, push: impl Fn(&Staging) -> Result<(), Unstaged>) -> Result<(), ()> {
+    fn stage(&self, push: impl FnOnce(&Staging) -> Result<Staged, Unstaged>) -> Result<(), ()> {
         match push(&self.shared.staging) {
-            Ok(()) => Ok(()),
+            Ok(Staged::Done) => Ok(()),
+            Ok(Staged::HalfFull) => {
+                self.flush_early_if(true);
+                Ok(())
+            }
             Err(Unstaged::Direct) => Err(()),
             Err(Unstaged::Full) => {
-                let half_full = self.shared.staging.drain_own(&self.shared.buffer);
-                self.flush_early_if(half_full);
-                push(&self.shared.staging).map_err(|_| ())
+                self.flush_early_if(true);
+                Err(())
             }
         }
     }
@@ -516,8 +542,7 @@ impl Inner {
             .unwrap_or_else(PoisonError::into_inner)
             .take();
         let Some(worker) = worker else {
-            self.shared.drain_staging();
-            if !self.shared.buffer.lock().is_empty() {
+            if self.shared.buffered() > 0 {
                 // Never started: flush what is there on a short-lived thread.
                 let worker = Worker::spawn(Arc::clone(&self.shared));
                 worker.stop(self.shutdown_timeout);
@@ -544,7 +569,7 @@ pub struct Series {
     client: MetricsClient,
     /// The point's record, encoded and validated once (`None`: too long
     /// to stage).
-    record: Option<SeriesRecord>,
+    id: Option<u32>,
     kind: MetricKind,
     name: Box<str>,
     labels: Box<[(Box<str>, Box<str>)]>,
@@ -565,9 +590,8 @@ impl Series {
         let now = unix_now();
         let inner = &self.client.inner;
         let staged = self
-            .record
-            .as_ref()
-            .is_some_and(|record| inner.stage(|s| s.push_series(record, value, now)).is_ok());
+            .id
+            .is_some_and(|id| inner.stage(|s| s.push_series(id, value, now)).is_ok());
         if !staged {
             // Not staged (no ring, too long, a non-finite value): the
             // buffer validates, counts and logs it as a per-call point.
@@ -652,10 +676,9 @@ fn run_worker(shared: &Shared, inbox: &mpsc::Receiver<Command>) {
         // A buffer that fills up again while this flush runs asks for the
         // next one at once.
         shared.flush_soon.store(false, Ordering::Relaxed);
-        shared.drain_staging();
         let report = match transport.as_mut() {
-            Some(http) => flusher.flush(&shared.buffer, http, &mut out, now_ms),
-            None => flusher.flush(&shared.buffer, &mut Unavailable, &mut out, now_ms),
+            Some(http) => shared.flush(&mut flusher, http, &mut out, now_ms),
+            None => shared.flush(&mut flusher, &mut Unavailable, &mut out, now_ms),
         };
         shared.warned_full.store(false, Ordering::Relaxed);
         log_report(&report);

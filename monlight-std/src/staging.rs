@@ -1,80 +1,119 @@
 //! Per-thread staging: the fast path of recording.
 //!
-//! Each thread that records through a client gets a core
-//! [`StagingRing`] of its own (kept in a thread-local), so recording
-//! threads never contend: a point is validated and encoded into the ring
-//! with plain stores. The ring moves into the client's shared buffer in
-//! bulk when it is full (by its own thread, one lock per ring-full) and
-//! before every flush, `stats()` and `buffered()`.
+//! A series (kind, name, labels) is validated and its JSON encoded once per
+//! client, in its [`SeriesTable`]; a point is then an [`Event`] of three
+//! words (series id, UTC second, value) pushed into a ring that belongs to
+//! the recording thread (kept in a thread-local). Recording threads share
+//! nothing on this path and never copy or encode a point. The flush thread
+//! writes batches straight from the rings, copying each series' JSON.
+//!
+//! A ring that fills up (the flush is behind, or paused by a 429) sends its
+//! thread's points the direct way, into the client's shared buffer, so
+//! nothing is lost that the buffer has room for. A ring half full asks for
+//! an early flush.
 
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use monlight_core::{
-    Consumer, MAX_STAGED_RECORD, Metric, MetricKind, Producer, SeriesRecord, StageError,
-    StagingRing,
+    BatchWriter, FlushReport, Flusher, Metric, MetricKind, Pushed, SeriesJson, Transport,
+    encode_series,
 };
 
 use crate::metrics_client::SharedBuffer;
 
-/// One thread's ring and the right to drain it.
-struct Ring {
-    ring: StagingRing<Box<[AtomicUsize]>>,
-    /// The owner thread (when its ring is full) and the flush thread both
-    /// drain: they take turns, with a scratch that takes the whole ring.
-    consumer: Mutex<(Consumer, Box<[u8]>)>,
-    /// The client is gone: the owner thread forgets this ring.
-    closed: AtomicBool,
+/// One recorded point of an interned series.
+#[derive(Clone, Copy)]
+struct Event {
+    series: u32,
+    unix_seconds: u64,
+    value: f64,
 }
 
-impl Ring {
-    /// A ring of `bytes` and its producer token (a new ring always hands
-    /// out both tokens).
-    fn new(bytes: usize) -> Option<(Arc<Self>, Producer)> {
-        let words = (0..bytes / size_of::<usize>())
-            .map(|_| AtomicUsize::new(0))
-            .collect();
-        let ring = StagingRing::new(words);
-        let (producer, consumer) = (ring.producer()?, ring.consumer()?);
-        let scratch = vec![0u8; ring.capacity_bytes()].into_boxed_slice();
-        let ring = Arc::new(Self {
-            ring,
-            consumer: Mutex::new((consumer, scratch)),
-            closed: AtomicBool::new(false),
-        });
-        Some((ring, producer))
-    }
+/// Bytes a staged point takes in its ring.
+pub(crate) const EVENT_BYTES: usize = size_of::<Event>();
 
-    /// Moves the staged points into the buffer: copied out of the ring
-    /// without the buffer's lock, then appended in one copy under it.
-    /// Returns whether the buffer is now half full.
-    fn drain_into(&self, buffer: &SharedBuffer) -> bool {
-        let mut guard = self.consumer.lock().unwrap_or_else(PoisonError::into_inner);
-        let (consumer, scratch) = &mut *guard;
-        let staged = self.ring.take(consumer, scratch);
-        let mut buffer = buffer.lock();
-        buffer.append_staged(staged);
-        buffer.used_bytes() * 2 >= buffer.capacity_bytes()
+/// Most series a client interns; points of further series take the direct
+/// path (still delivered, at the per-call cost of the buffer's lock). It
+/// bounds the table (~150 bytes a series) when label values are unbounded.
+pub(crate) const MAX_SERIES: usize = 10_000;
+
+/// How often (in points) a thread checks whether its ring is half full.
+const CHECK_EVERY: u32 = 64;
+
+/// Every series a client has seen, its JSON encoded once.
+#[derive(Default)]
+struct SeriesTable {
+    ids: Mutex<HashMap<SeriesKey, u32>>,
+    json: RwLock<Vec<EncodedSeries>>,
+}
+
+type SeriesKey = (MetricKind, Box<str>, Box<[(Box<str>, Box<str>)]>);
+
+struct EncodedSeries {
+    json: Box<[u8]>,
+    shape: SeriesJson,
+}
+
+impl SeriesTable {
+    /// The id of `point`'s series, interned now if new; `None` for an
+    /// invalid point or a full table.
+    fn intern(&self, point: &Metric<'_>) -> Option<u32> {
+        let key: SeriesKey = (point.kind, point.name.into(), owned_labels(point.labels));
+        let mut ids = self.ids.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(&id) = ids.get(&key) {
+            return Some(id);
+        }
+        point.validate().ok()?;
+        if ids.len() >= MAX_SERIES {
+            return None;
+        }
+        // Escaping makes a byte at most 6 (`\u00XX`).
+        let mut json = vec![0u8; 6 * point.record_len() + 64];
+        let shape = encode_series(point, &mut json)?;
+        json.truncate(shape.len);
+        let mut table = self.json.write().unwrap_or_else(PoisonError::into_inner);
+        let id = u32::try_from(table.len()).ok()?;
+        table.push(EncodedSeries {
+            json: json.into_boxed_slice(),
+            shape,
+        });
+        ids.insert(key, id);
+        Some(id)
     }
+}
+
+fn owned_labels(labels: &[(&str, &str)]) -> Box<[(Box<str>, Box<str>)]> {
+    labels
+        .iter()
+        .map(|(k, v)| ((*k).into(), (*v).into()))
+        .collect()
+}
+
+/// One thread's ring, as the flush thread sees it.
+struct Ring {
+    consumer: Mutex<rtrb::Consumer<Event>>,
+    /// The client is gone: the owner thread forgets this ring.
+    closed: AtomicBool,
 }
 
 /// This thread's ring for one client (`None`: no ring to be had), and the
 /// series it recorded lately.
 struct Slot {
     client: u64,
-    ring: Option<(Arc<Ring>, Producer)>,
+    ring: Option<(Arc<Ring>, rtrb::Producer<Event>)>,
     series: SeriesCache,
+    pushed: u32,
 }
 
 /// How many series a thread remembers per client.
 const CACHED_SERIES: usize = 32;
 
-/// The series a thread recorded lately, encoded: a point of a known series
-/// is staged from its record (no validation, no sorting, no encoding).
-/// A series is validated and encoded once per thread, when first seen or
-/// after it was evicted (round robin, when more than [`CACHED_SERIES`]
-/// are in use).
+/// The series a thread recorded lately and their ids: a point of a known
+/// series is staged without a lookup in the client's table. Round robin
+/// eviction when more than [`CACHED_SERIES`] are in use.
 #[derive(Default)]
 struct SeriesCache {
     entries: Vec<CachedSeries>,
@@ -85,14 +124,13 @@ struct CachedSeries {
     kind: MetricKind,
     name: Box<str>,
     labels: Box<[(Box<str>, Box<str>)]>,
-    record: SeriesRecord,
+    /// `None`: the point cannot be staged (invalid, or the table is full).
+    id: Option<u32>,
 }
 
 impl SeriesCache {
-    /// The record of `point`'s series, encoded now if not yet known;
-    /// `None` for a point that cannot be staged (invalid, too long).
-    fn record_of(&mut self, point: &Metric<'_>) -> Option<&SeriesRecord> {
-        let known = self.entries.iter().position(|entry| {
+    fn id_of(&mut self, point: &Metric<'_>, table: &SeriesTable) -> Option<u32> {
+        let known = self.entries.iter().find(|entry| {
             entry.kind == point.kind
                 && *entry.name == *point.name
                 && entry.labels.len() == point.labels.len()
@@ -102,31 +140,23 @@ impl SeriesCache {
                     .zip(point.labels)
                     .all(|((key, value), (k, v))| **key == **k && **value == **v)
         });
-        let index = match known {
-            Some(index) => index,
-            None => {
-                let entry = CachedSeries {
-                    kind: point.kind,
-                    name: point.name.into(),
-                    labels: point
-                        .labels
-                        .iter()
-                        .map(|(k, v)| ((*k).into(), (*v).into()))
-                        .collect(),
-                    record: SeriesRecord::new(point.kind, point.name, point.labels).ok()?,
-                };
-                if self.entries.len() < CACHED_SERIES {
-                    self.entries.push(entry);
-                    self.entries.len() - 1
-                } else {
-                    let index = self.evict_next;
-                    self.evict_next = (index + 1) % CACHED_SERIES;
-                    self.entries[index] = entry;
-                    index
-                }
-            }
+        if let Some(entry) = known {
+            return entry.id;
+        }
+        let entry = CachedSeries {
+            kind: point.kind,
+            name: point.name.into(),
+            labels: owned_labels(point.labels),
+            id: table.intern(point),
         };
-        Some(&self.entries[index].record)
+        let id = entry.id;
+        if self.entries.len() < CACHED_SERIES {
+            self.entries.push(entry);
+        } else {
+            self.entries[self.evict_next] = entry;
+            self.evict_next = (self.evict_next + 1) % CACHED_SERIES;
+        }
+        id
     }
 }
 
@@ -134,83 +164,117 @@ thread_local! {
     static SLOTS: RefCell<Vec<Slot>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Why a point was not staged.
+/// A point staged: should the client flush early?
+pub(crate) enum Staged {
+    Done,
+    /// This thread's ring is half full.
+    HalfFull,
+}
+
+/// Why a point was not staged: record it in the buffer directly (no ring
+/// for this thread: staging off, too many threads, thread ending; a series
+/// that cannot be interned; an invalid value, which the buffer counts and
+/// logs).
 pub(crate) enum Unstaged {
-    /// This thread's ring is full: drain it, then push again.
-    Full,
-    /// Record it in the buffer directly: no ring for this thread (staging
-    /// off, too many threads, thread ending), a point too long to stage,
-    /// or an invalid one (the buffer counts and refuses it).
     Direct,
+    /// This thread's ring is full: flush soon, and take the direct path.
+    Full,
 }
 
-impl From<StageError> for Unstaged {
-    fn from(e: StageError) -> Self {
-        match e {
-            StageError::Full => Unstaged::Full,
-            _ => Unstaged::Direct,
-        }
-    }
-}
-
-/// One client's rings, one per thread that recorded through it.
+/// One client's rings, one per thread that recorded through it, and its
+/// series.
 pub(crate) struct Staging {
     id: u64,
-    ring_bytes: usize,
+    ring_events: usize,
     max_rings: usize,
     rings: Mutex<Vec<Arc<Ring>>>,
+    series: SeriesTable,
 }
 
 impl Staging {
-    /// `ring_bytes` per thread (under [`MAX_STAGED_RECORD`]: no staging),
-    /// at most `max_rings` threads.
+    /// Rings of `ring_bytes` per thread (under two points: no staging), at
+    /// most `max_rings` threads.
     pub(crate) fn new(ring_bytes: usize, max_rings: usize) -> Self {
         static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+        let ring_events = ring_bytes / EVENT_BYTES;
         Self {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            ring_bytes,
-            max_rings: if ring_bytes < MAX_STAGED_RECORD {
-                0
-            } else {
-                max_rings
-            },
+            ring_events,
+            max_rings: if ring_events < 2 { 0 } else { max_rings },
             rings: Mutex::new(Vec::new()),
+            series: SeriesTable::default(),
         }
+    }
+
+    /// The id of a series registered for a handle; `None` when staging is
+    /// off, the series invalid or the table full.
+    pub(crate) fn intern(&self, series: &Metric<'_>) -> Option<u32> {
+        if self.max_rings == 0 {
+            return None;
+        }
+        self.series.intern(series)
     }
 
     /// Appends `point` (stamped: it carries a timestamp) to this thread's
-    /// ring, from its series' cached record.
-    pub(crate) fn push(&self, point: &Metric<'_>) -> Result<(), Unstaged> {
+    /// ring.
+    pub(crate) fn push(&self, point: &Metric<'_>) -> Result<Staged, Unstaged> {
         let Some(unix_seconds) = point.timestamp else {
             return Err(Unstaged::Direct);
         };
-        self.with_ring(|ring, producer, series| {
-            let record = series.record_of(point).ok_or(StageError::TooLong)?;
-            ring.push_series(producer, record, point.value, unix_seconds)
+        if self.max_rings == 0 || !point.value.is_finite() {
+            return Err(Unstaged::Direct);
+        }
+        self.with_slot(|slot| {
+            let series = slot
+                .series
+                .id_of(point, &self.series)
+                .ok_or(Unstaged::Direct)?;
+            self.push_event(slot, series, point.value, unix_seconds)
         })
     }
 
-    /// Appends a point of a registered series to this thread's ring.
+    /// Appends a point of an interned series to this thread's ring.
     pub(crate) fn push_series(
         &self,
-        series: &SeriesRecord,
+        series: u32,
         value: f64,
         unix_seconds: u64,
-    ) -> Result<(), Unstaged> {
-        self.with_ring(|ring, producer, _| ring.push_series(producer, series, value, unix_seconds))
-    }
-
-    fn with_ring(
-        &self,
-        push: impl FnOnce(
-            &StagingRing<Box<[AtomicUsize]>>,
-            &mut Producer,
-            &mut SeriesCache,
-        ) -> Result<(), StageError>,
-    ) -> Result<(), Unstaged> {
-        if self.max_rings == 0 {
+    ) -> Result<Staged, Unstaged> {
+        if !value.is_finite() {
             return Err(Unstaged::Direct);
         }
+        self.with_slot(|slot| self.push_event(slot, series, value, unix_seconds))
+    }
+
+    fn push_event(
+        &self,
+        slot: &mut Slot,
+        series: u32,
+        value: f64,
+        unix_seconds: u64,
+    ) -> Result<Staged, Unstaged> {
+        let Some((_, producer)) = &mut slot.ring else {
+            return Err(Unstaged::Direct);
+        };
+        let event = Event {
+            series,
+            unix_seconds,
+            value,
+        };
+        if producer.push(event).is_err() {
+            return Err(Unstaged::Full);
+        }
+        slot.pushed = slot.pushed.wrapping_add(1);
+        if slot.pushed.is_multiple_of(CHECK_EVERY) && producer.slots() * 2 < self.ring_events {
+            return Ok(Staged::HalfFull);
+        }
+        Ok(Staged::Done)
+    }
+
+    fn with_slot(
+        &self,
+        push: impl FnOnce(&mut Slot) -> Result<Staged, Unstaged>,
+    ) -> Result<Staged, Unstaged> {
         SLOTS
             .try_with(|slots| {
                 let mut slots = slots.borrow_mut();
@@ -226,55 +290,143 @@ impl Staging {
                         slots.len() - 1
                     }
                 };
-                let slot = &mut slots[index];
-                match &mut slot.ring {
-                    Some((ring, producer)) => Ok(push(&ring.ring, producer, &mut slot.series)?),
-                    None => Err(Unstaged::Direct),
-                }
+                push(&mut slots[index])
             })
             .unwrap_or(Err(Unstaged::Direct))
     }
 
     fn register(&self) -> Slot {
         let mut rings = self.rings.lock().unwrap_or_else(PoisonError::into_inner);
-        let ring = if rings.len() < self.max_rings {
-            Ring::new(self.ring_bytes)
-        } else {
-            None
-        };
-        if let Some((ring, _)) = &ring {
-            rings.push(Arc::clone(ring));
-        }
+        let ring = (rings.len() < self.max_rings).then(|| {
+            let (producer, consumer) = rtrb::RingBuffer::new(self.ring_events);
+            let ring = Arc::new(Ring {
+                consumer: Mutex::new(consumer),
+                closed: AtomicBool::new(false),
+            });
+            rings.push(Arc::clone(&ring));
+            (ring, producer)
+        });
         Slot {
             client: self.id,
             ring,
             series: SeriesCache::default(),
+            pushed: 0,
         }
     }
 
-    /// Moves this thread's staged points into `buffer`; `true` if it is
-    /// now half full.
-    pub(crate) fn drain_own(&self, buffer: &SharedBuffer) -> bool {
-        let ring = SLOTS
-            .try_with(|slots| {
-                let slots = slots.borrow();
-                let slot = slots.iter().find(|slot| slot.client == self.id)?;
-                slot.ring.as_ref().map(|(ring, _)| Arc::clone(ring))
+    /// Points staged and not yet taken by a flush.
+    pub(crate) fn pending(&self) -> usize {
+        let rings = self.rings.lock().unwrap_or_else(PoisonError::into_inner);
+        rings
+            .iter()
+            .map(|ring| {
+                ring.consumer
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .slots()
             })
-            .ok()
-            .flatten();
-        ring.is_some_and(|ring| ring.drain_into(buffer))
+            .sum()
     }
 
-    /// Moves every thread's staged points into `buffer` and forgets the
-    /// rings of threads that ended.
-    pub(crate) fn drain_all(&self, buffer: &SharedBuffer) {
-        let mut rings = self.rings.lock().unwrap_or_else(PoisonError::into_inner);
-        for ring in rings.iter() {
-            ring.drain_into(buffer);
+    /// Sends the points staged now, batch by batch, as `flusher` sends the
+    /// buffer's (same limits, same 429 pause, counted in `buffer`'s stats),
+    /// and forgets the rings of threads that ended.
+    pub(crate) fn flush<T: Transport>(
+        &self,
+        flusher: &mut Flusher<'_>,
+        buffer: &SharedBuffer,
+        transport: &mut T,
+        out: &mut [u8],
+        (project, now_ms): (Option<&str>, u64),
+        report: &mut FlushReport,
+    ) {
+        let rings = self
+            .rings
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        // What is staged now; points staged meanwhile wait for the next
+        // flush, so a busy recorder cannot keep this one going.
+        let mut budget = self.pending();
+        while budget > 0 {
+            if flusher.pause().is_active(now_ms) {
+                report.paused = true;
+                break;
+            }
+            let mut writer = BatchWriter::new(out, flusher.limits());
+            let (taken, oversize) = self.write_batch(&rings, &mut writer, project, budget);
+            budget -= taken;
+            {
+                let mut buffer = buffer.lock();
+                let stats = buffer.stats_mut();
+                stats.recorded += taken as u64;
+                stats.dropped_oversize += oversize as u64;
+            }
+            report.dropped += oversize as u32;
+            match writer.finish() {
+                Some(batch) => {
+                    let body = &out[..batch.bytes];
+                    flusher.send_batch(buffer, transport, body, batch, now_ms, report);
+                }
+                None if taken > 0 => {} // all were oversize: go on
+                None => break,
+            }
         }
-        // A ring only this list holds belongs to a thread that ended.
-        rings.retain(|ring| Arc::strong_count(ring) > 1 || !ring.ring.is_empty());
+        let mut rings = self.rings.lock().unwrap_or_else(PoisonError::into_inner);
+        rings.retain(|ring| {
+            let consumer = ring.consumer.lock().unwrap_or_else(PoisonError::into_inner);
+            !(consumer.is_abandoned() && consumer.is_empty())
+        });
+    }
+
+    /// Fills `writer` from the rings, at most `budget` points: returns the
+    /// points taken out of the rings and how many of them were too big to
+    /// send.
+    fn write_batch(
+        &self,
+        rings: &[Arc<Ring>],
+        writer: &mut BatchWriter<'_>,
+        project: Option<&str>,
+        budget: usize,
+    ) -> (usize, usize) {
+        let series = self
+            .series
+            .json
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        let (mut taken, mut oversize) = (0, 0);
+        for ring in rings {
+            let mut consumer = ring.consumer.lock().unwrap_or_else(PoisonError::into_inner);
+            let available = consumer.slots().min(budget - taken);
+            let Ok(chunk) = consumer.read_chunk(available) else {
+                continue;
+            };
+            let (first, wrapped) = chunk.as_slices();
+            let mut used = 0;
+            for event in first.iter().chain(wrapped) {
+                let Some(s) = series.get(event.series as usize) else {
+                    used += 1; // never: ids come from this table
+                    oversize += 1;
+                    continue;
+                };
+                let unix_seconds = Some(event.unix_seconds);
+                match writer.push_series_point(&s.json, s.shape, event.value, unix_seconds, project)
+                {
+                    Pushed::Written => used += 1,
+                    Pushed::Oversize => {
+                        used += 1;
+                        oversize += 1;
+                    }
+                    Pushed::Full => break,
+                }
+            }
+            chunk.commit(used);
+            taken += used;
+            if writer.is_full() || taken == budget {
+                break;
+            }
+        }
+        (taken, oversize)
     }
 }
 
