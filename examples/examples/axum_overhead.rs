@@ -12,6 +12,13 @@
 //! and answers 202 (a real collector runs elsewhere; parsing its JSON here
 //! would take CPU from the app being measured). Rounds alternate between the
 //! variants, in a rotating order, so drift affects all alike.
+//!
+//! Requests per second on a shared two-core machine drift by more than the
+//! layer costs, so the harness also counts the CPU time the server side
+//! spends per request (its worker thread plus monlight's threads, from
+//! `/proc/self/task/*/stat`; the load generator and the sink excluded). A
+//! CPU-bound server's capacity is the inverse of that figure, and it does
+//! not move when another process takes the core away.
 
 use std::time::{Duration, Instant};
 
@@ -42,6 +49,7 @@ fn serve(app: Router) -> std::net::SocketAddr {
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
+            .thread_name("server")
             .enable_all()
             .build()
             .unwrap();
@@ -115,7 +123,8 @@ fn sink() -> String {
     use std::io::{Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
+    let sink = std::thread::Builder::new().name("sink".into());
+    sink.spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
             let mut data = Vec::new();
@@ -138,8 +147,47 @@ fn sink() -> String {
             }
             let _ = stream.write_all(b"HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\n\r\n{}");
         }
-    });
+    })
+    .unwrap();
     url
+}
+
+/// CPU time (user + system, in clock ticks) of this process's threads on
+/// the server side: all but the load generator (the main thread) and the
+/// sink. Only the variant under load runs, so its round's difference is
+/// its cost (the others' idle threads add nothing).
+fn server_cpu_ticks() -> u64 {
+    let main = std::process::id().to_string();
+    let mut ticks = 0;
+    for task in std::fs::read_dir("/proc/self/task")
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        if task.file_name().to_str() == Some(main.as_str()) {
+            continue;
+        }
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
+            continue; // the thread ended meanwhile
+        };
+        // pid (comm) state ...: fields 14 and 15 (utime, stime) counted
+        // after the comm, which may contain spaces.
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        if &stat[open + 1..close] == "sink" {
+            continue;
+        }
+        let fields: Vec<&str> = stat[close + 2..].split(' ').collect();
+        let field = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|f| f.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        ticks += field(11) + field(12);
+    }
+    ticks
 }
 
 struct Variant {
@@ -147,6 +195,8 @@ struct Variant {
     addr: std::net::SocketAddr,
     rps: Vec<f64>,
     latencies: Vec<Duration>,
+    requests: usize,
+    cpu_ticks: u64,
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -167,6 +217,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         addr,
         rps: Vec::new(),
         latencies: Vec::new(),
+        requests: 0,
+        cpu_ticks: 0,
     };
     let mut variants = [
         variant("bare", serve(app())),
@@ -200,29 +252,43 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // Rotate the order each round so no variant always goes first.
         for i in 0..count {
             let v = &mut variants[(i + r) % count];
+            let cpu_before = server_cpu_ticks();
             let (rps, latencies) = round(&load, v.addr);
+            v.cpu_ticks += server_cpu_ticks() - cpu_before;
+            v.requests += latencies.len();
             v.rps.push(rps);
             v.latencies.extend(latencies);
         }
     }
 
     println!(
-        "minimal axum app, {CONNECTIONS} keep-alive connections, {ROUNDS} rounds of {ROUND:?} per variant, median round:"
+        "minimal axum app, {CONNECTIONS} keep-alive connections, {ROUNDS} rounds of {ROUND:?} per variant"
     );
-    let mut bare = 0.0;
+    println!(
+        "  {:<22} {:>11} {:>8} {:>10} {:>14} {:>9}",
+        "variant", "median req/s", "of bare", "p99", "server CPU/req", "capacity"
+    );
+    let tick = Duration::from_secs(1) / 100; // USER_HZ on Linux
+    let (mut bare_rps, mut bare_cpu) = (0.0, Duration::ZERO);
     for v in &mut variants {
         v.rps.sort_by(f64::total_cmp);
         let rps = v.rps[v.rps.len() / 2];
+        let cpu = tick * v.cpu_ticks as u32 / v.requests.max(1) as u32;
         if v.name == "bare" {
-            bare = rps;
+            (bare_rps, bare_cpu) = (rps, cpu);
         }
         println!(
-            "  {:<22} {rps:>9.0} req/s  {:>6.1} %   p99 {:>8.1?}",
+            "  {:<22} {rps:>11.0} {:>7.1}% {:>10.1?} {:>14.2?} {:>8.1}%",
             v.name,
-            100.0 * rps / bare,
-            p99(&mut v.latencies)
+            100.0 * rps / bare_rps,
+            p99(&mut v.latencies),
+            cpu,
+            100.0 * bare_cpu.as_secs_f64() / cpu.as_secs_f64(),
         );
     }
+    println!(
+        "  capacity: the bare server's CPU per request / this variant's (1/CPU = requests/s a core serves)"
+    );
     for client in [clients.metrics_client.expect("enabled"), metrics] {
         client.shutdown();
         let stats = client.stats();
