@@ -31,13 +31,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let variant = args.next().unwrap_or_else(|| "bare".into());
     let requests: usize = args.next().map_or(Ok(1000), |n| n.parse())?;
-    // Nothing listens on port 9 and nothing is flushed during the run.
+    // Nothing listens on port 9: flushes fail fast, and are counted.
     let url = "http://127.0.0.1:9";
+    // Started, as `setup_monlight` starts it: its flush thread drains the
+    // per-thread rings (early, when one is half full).
     let metrics = || {
-        MetricsClient::builder(url, "k")
+        let client = MetricsClient::builder(url, "k")
             .flush_interval(Duration::from_secs(3600))
             .buffer_bytes(64 << 20)
-            .build()
+            .build()?;
+        client.start();
+        Ok::<_, monlight_std::ConfigError>(client)
     };
     let router = match variant.as_str() {
         "bare" => app(),
