@@ -254,9 +254,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> MetricBuffer<S> {
     }
 }
 
-/// Writes `metric`'s record into `out` ([`Metric::record_len`] bytes),
-/// declaring `out.len()` as its length.
-pub(crate) fn write_record(out: &mut [u8], metric: &Metric<'_>) {
+fn write_record(out: &mut [u8], metric: &Metric<'_>) {
     let mut w = Cursor { out, pos: 0 };
     // Lengths fit u16: validation bounds the record (limits.rs).
     w.u16(w.out.len() as u16);
@@ -311,40 +309,7 @@ impl Cursor<'_> {
     }
     fn str(&mut self, s: &str) {
         self.u16(s.len() as u16);
-        self.text(s.as_bytes());
-    }
-    /// Names and labels are mostly short: on 64-bit hosts, where recording
-    /// sits on hot paths, copy them with two overlapping fixed-size moves
-    /// instead of a `memcpy` call (a third of the cost of encoding a
-    /// point); devices keep the smaller code.
-    #[cfg(target_pointer_width = "64")]
-    fn text(&mut self, b: &[u8]) {
-        let n = b.len();
-        let Some(out) = self.out.get_mut(self.pos..self.pos + n) else {
-            return self.bytes(b);
-        };
-        match n {
-            0 => {}
-            1..4 => {
-                out[0] = b[0];
-                out[n / 2] = b[n / 2];
-                out[n - 1] = b[n - 1];
-            }
-            4..8 => {
-                out[..4].copy_from_slice(&b[..4]);
-                out[n - 4..].copy_from_slice(&b[n - 4..]);
-            }
-            8..=16 => {
-                out[..8].copy_from_slice(&b[..8]);
-                out[n - 8..].copy_from_slice(&b[n - 8..]);
-            }
-            _ => out.copy_from_slice(b),
-        }
-        self.pos += n;
-    }
-    #[cfg(not(target_pointer_width = "64"))]
-    fn text(&mut self, b: &[u8]) {
-        self.bytes(b);
+        self.bytes(s.as_bytes());
     }
 }
 
@@ -364,7 +329,7 @@ pub struct PointRef<'a> {
 }
 
 /// The labels of a buffered point, sorted by key.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LabelsRef<'a> {
     raw: RawLabels<'a>,
 }
@@ -385,15 +350,6 @@ impl<'a> LabelsRef<'a> {
         self.raw.iter().map(|(key, value)| (text(key), text(value)))
     }
 }
-
-/// Equal labels, whatever padding follows them in their records.
-impl PartialEq for LabelsRef<'_> {
-    fn eq(&self, other: &Self) -> bool {
-        self.iter().eq(other.iter())
-    }
-}
-
-impl Eq for LabelsRef<'_> {}
 
 /// Iterator over buffered points, oldest first.
 pub struct Points<'a> {

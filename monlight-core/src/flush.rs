@@ -184,9 +184,6 @@ impl<'p> Flusher<'p> {
         report
     }
 
-    /// Takes the next batch unless paused or this flush's share is sent.
-    /// The buffer is locked for a few points at a time (`points_per_lock`),
-    /// so recording never waits for a whole batch to be encoded.
     /// The batch limits this flusher encodes within.
     pub fn limits(&self) -> BatchLimits {
         self.limits
@@ -209,6 +206,9 @@ impl<'p> Flusher<'p> {
         self.settle(buffer, batch, outcome, now_ms, report);
     }
 
+    /// Takes the next batch unless paused or this flush's share is sent.
+    /// The buffer is locked for a few points at a time (`points_per_lock`),
+    /// so recording never waits for a whole batch to be encoded.
     fn next_batch<B: BufferAccess>(
         &self,
         buffer: &B,

@@ -343,8 +343,8 @@ impl MetricsClient {
 
     /// Registers a counter series once (name and labels validated and
     /// encoded now) and returns a handle that records it cheaply: no
-    /// validation, no lookup per call, 24 bytes into this thread's ring. Use it for a
-    /// series recorded on a hot path; it records exactly what
+    /// validation, no lookup per call, 24 bytes into this thread's ring.
+    /// Use it for a series recorded on a hot path; it records exactly what
     /// [`MetricsClient::counter_by`] would. The handle keeps the client
     /// alive like a clone.
     ///
@@ -423,8 +423,8 @@ impl MetricsClient {
         self.inner.shutdown();
     }
 
-    /// Where every point went so far (points staged by recording threads
-    /// are moved into the buffer first, so they count as recorded).
+    /// Where every point went so far (points still in recording threads'
+    /// rings count as recorded).
     pub fn stats(&self) -> Stats {
         let staged = self.inner.shared.staging.pending();
         let mut stats = self.inner.shared.buffer.lock().stats();
@@ -454,7 +454,7 @@ impl MetricsClient {
 }
 
 impl Shared {
-    /// Moves every thread's staged points into the buffer.
+    /// Points in the buffer and in the recording threads' rings.
     fn buffered(&self) -> usize {
         let staged = self.staging.pending();
         self.buffer.lock().len() + staged
@@ -493,9 +493,9 @@ impl Shared {
 }
 
 impl Inner {
-    /// Stages a point in this thread's ring (the fast path); when the ring
-    /// is full, moves it into the buffer first (one lock per ring-full).
-    /// `Err` if the point must go to the buffer directly.
+    /// Stages a point in this thread's ring (the fast path), asking for an
+    /// early flush when the ring is half full. `Err` if the point must go
+    /// to the buffer directly (no ring, or the ring is full).
     fn stage(&self, push: impl FnOnce(&Staging) -> Result<Staged, Unstaged>) -> Result<(), ()> {
         match push(&self.shared.staging) {
             Ok(Staged::Done) => Ok(()),

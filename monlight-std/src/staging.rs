@@ -33,12 +33,12 @@ struct Event {
 }
 
 /// Bytes a staged point takes in its ring.
-pub(crate) const EVENT_BYTES: usize = size_of::<Event>();
+const EVENT_BYTES: usize = size_of::<Event>();
 
 /// Most series a client interns; points of further series take the direct
 /// path (still delivered, at the per-call cost of the buffer's lock). It
 /// bounds the table (~150 bytes a series) when label values are unbounded.
-pub(crate) const MAX_SERIES: usize = 10_000;
+const MAX_SERIES: usize = 10_000;
 
 /// How often (in points) a thread checks whether its ring is half full.
 const CHECK_EVERY: u32 = 64;

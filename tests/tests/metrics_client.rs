@@ -560,3 +560,38 @@ fn more_series_than_a_thread_caches_keep_their_own_labels_and_values() {
         assert_eq!(value / 10, i, "{item}");
     }
 }
+
+#[test]
+fn series_beyond_what_a_client_interns_still_arrive_with_their_values() {
+    let collector = Collector::start();
+    let metrics = client(&collector);
+    // A client encodes at most 10,000 series once; the points of further
+    // series take the buffer's path. Twice 10,050 series, then a handle of
+    // a series registered past the cap.
+    let ids: Vec<String> = (0..10_050).map(|i| i.to_string()).collect();
+    for round in 0..2 {
+        for (i, id) in ids.iter().enumerate() {
+            metrics.counter_by("jobs_total", &[("job", id)], (i * 2 + round) as f64);
+        }
+    }
+    let late = metrics.register_gauge("late", &[("k", "v")]).unwrap();
+    late.record(7.5);
+    metrics.flush().unwrap();
+    let stats = metrics.stats();
+    assert_eq!((stats.recorded, stats.sent), (20_101, 20_101), "{stats:?}");
+    let items = collector.metrics();
+    assert_eq!(items.len(), 20_101);
+    let mut seen = vec![0u32; ids.len()];
+    for item in items.iter().filter(|item| item["name"] == "jobs_total") {
+        let i: usize = item["labels"]["job"].as_str().unwrap().parse().unwrap();
+        let value = item["value"].as_f64().unwrap() as usize;
+        assert_eq!(value / 2, i, "{item}");
+        seen[i] += 1;
+    }
+    assert!(seen.iter().all(|&n| n == 2), "every series twice");
+    let late = items.iter().find(|item| item["name"] == "late").unwrap();
+    assert_eq!(
+        (late["value"].as_f64(), late["labels"]["k"].as_str()),
+        (Some(7.5), Some("v"))
+    );
+}
