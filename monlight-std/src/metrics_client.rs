@@ -567,8 +567,9 @@ impl Drop for Inner {
 #[derive(Clone)]
 pub struct Series {
     client: MetricsClient,
-    /// The point's record, encoded and validated once (`None`: too long
-    /// to stage).
+    /// The series' id in the client's table, its JSON encoded once
+    /// (`None`: staging off or the table full; points take the buffer's
+    /// path).
     id: Option<u32>,
     kind: MetricKind,
     name: Box<str>,
