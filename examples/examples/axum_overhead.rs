@@ -6,6 +6,9 @@
 //! cargo run --profile bench -p monlight-examples --example axum_overhead
 //! ```
 //!
+//! An argument runs only the variants whose name contains it (to profile
+//! one, e.g. `-- setup` under `perf record`).
+//!
 //! The server runs on one tokio worker thread and the load generator on
 //! another, so each has one core of a two-core machine. The metrics client
 //! flushes every second, as in production, to a sink that reads each batch
@@ -220,7 +223,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         requests: 0,
         cpu_ticks: 0,
     };
-    let mut variants = [
+    let mut variants = vec![
         variant("bare", serve(app())),
         variant("setup_monlight (both)", serve(instrumented)),
         variant(
@@ -241,6 +244,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // A second bare server: the spread between the two is the noise.
         variant("bare (control)", serve(app())),
     ];
+    if let Some(only) = std::env::args().nth(1) {
+        variants.retain(|v| v.name.contains(only.as_str()));
+    }
     let load = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -293,9 +299,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         client.shutdown();
         let stats = client.stats();
         println!(
-            "  metric points: recorded {}, delivered {}, dropped {} (full {})",
+            "  metric points: recorded {}, delivered {} in {} batches, dropped {} (full {})",
             stats.recorded,
             stats.sent,
+            stats.batches,
             stats.dropped(),
             stats.dropped_full
         );

@@ -15,7 +15,7 @@ use monlight_core::{
 
 use crate::clock::unix_now;
 use crate::config::{ApiKey, ConfigError, EndpointUrls, check_duration};
-use crate::staging::{Staged, Staging, Unstaged};
+use crate::staging::{Drain, Staged, Staging, Unstaged};
 use crate::transport::BlockingHttp;
 
 /// Default buffer size: 4 MiB, about 50,000 points of 80 bytes (a name, two
@@ -460,17 +460,19 @@ impl Shared {
         self.buffer.lock().len() + staged
     }
 
-    /// Sends what is buffered, then what is staged.
+    /// Sends what is buffered, then what is staged (all of it, or whole
+    /// batches of it).
     fn flush<T: Transport>(
         &self,
         flusher: &mut Flusher<'_>,
         transport: &mut T,
         out: &mut [u8],
         now_ms: u64,
+        drain: Drain,
     ) -> FlushReport {
         let mut report = flusher.flush(&self.buffer, transport, out, now_ms);
         let project = self.config.project.as_deref();
-        let at = (project, now_ms);
+        let at = (project, now_ms, drain);
         self.staging
             .flush(flusher, &self.buffer, transport, out, at, &mut report);
         report
@@ -672,14 +674,14 @@ fn run_worker(shared: &Shared, inbox: &mpsc::Receiver<Command>) {
     let mut out = vec![0u8; MAX_METRICS_BODY];
     let mut flusher = Flusher::new(config.project.as_deref());
     let origin = Instant::now();
-    let mut flush = || {
+    let mut flush = |drain| {
         let now_ms = u64::try_from(origin.elapsed().as_millis()).unwrap_or(u64::MAX);
         // A buffer that fills up again while this flush runs asks for the
         // next one at once.
         shared.flush_soon.store(false, Ordering::Relaxed);
         let report = match transport.as_mut() {
-            Some(http) => shared.flush(&mut flusher, http, &mut out, now_ms),
-            None => shared.flush(&mut flusher, &mut Unavailable, &mut out, now_ms),
+            Some(http) => shared.flush(&mut flusher, http, &mut out, now_ms, drain),
+            None => shared.flush(&mut flusher, &mut Unavailable, &mut out, now_ms, drain),
         };
         shared.warned_full.store(false, Ordering::Relaxed);
         log_report(&report);
@@ -701,23 +703,23 @@ fn run_worker(shared: &Shared, inbox: &mpsc::Receiver<Command>) {
                 }
             }
             Ok(Command::Flush(ack)) => {
-                let _ = ack.send(flush());
+                let _ = ack.send(flush(Drain::All));
             }
             Ok(Command::FlushSoon) => {
                 if periodic {
-                    flush();
+                    flush(Drain::FullBatches);
                 }
             }
             Ok(Command::Shutdown(ack)) => {
-                let _ = ack.send(flush());
+                let _ = ack.send(flush(Drain::All));
                 return;
             }
             Err(RecvTimeoutError::Timeout) => {
-                flush();
+                flush(Drain::All);
                 next = Instant::now() + config.flush_interval;
             }
             Err(RecvTimeoutError::Disconnected) => {
-                flush();
+                flush(Drain::All);
                 return;
             }
         }

@@ -171,6 +171,17 @@ pub(crate) enum Staged {
     HalfFull,
 }
 
+/// How much of what is staged a flush sends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Drain {
+    /// Everything (the interval, `flush()`, shutdown).
+    All,
+    /// Whole batches only (an early flush because a ring is half full: the
+    /// rest waits for the next flush). A whole batch is the server's item
+    /// limit, or half a ring when rings are smaller.
+    FullBatches,
+}
+
 /// Why a point was not staged: record it in the buffer directly (no ring
 /// for this thread: staging off, too many threads, thread ending; a series
 /// that cannot be interned; an invalid value, which the buffer counts and
@@ -337,7 +348,7 @@ impl Staging {
         buffer: &SharedBuffer,
         transport: &mut T,
         out: &mut [u8],
-        (project, now_ms): (Option<&str>, u64),
+        (project, now_ms, drain): (Option<&str>, u64, Drain),
         report: &mut FlushReport,
     ) {
         let rings = self
@@ -348,6 +359,14 @@ impl Staging {
         // What is staged now; points staged meanwhile wait for the next
         // flush, so a busy recorder cannot keep this one going.
         let mut budget = self.pending();
+        if drain == Drain::FullBatches {
+            // A batch costs a connection whatever it holds (on loopback,
+            // 85 us of CPU for 1 KB, 160 us for 150 KB): an early flush
+            // sends full ones and leaves the rest for the next. A batch
+            // here is at most half a ring, what a half-full ring holds.
+            let batch = flusher.limits().max_items.min(self.ring_events / 2).max(1);
+            budget -= budget % batch;
+        }
         while budget > 0 {
             if flusher.pause().is_active(now_ms) {
                 report.paused = true;

@@ -403,6 +403,48 @@ fn a_half_full_buffer_is_flushed_before_the_interval() {
 }
 
 #[test]
+fn an_early_flush_sends_whole_batches_and_the_interval_the_rest() {
+    let collector = Collector::start();
+    // A ring of 10,922 points asks for a flush when half full; the
+    // interval never comes until `flush()`.
+    let metrics = MetricsClient::builder(collector.url(), collector.api_key())
+        .flush_interval(Duration::from_secs(3600))
+        .staging_bytes_per_thread(256 << 10)
+        .build()
+        .unwrap();
+    metrics.start();
+    let recorded: u32 = 6_500;
+    for i in 0..recorded {
+        metrics.histogram("latency_seconds", f64::from(i), &[("route", "/")]);
+    }
+    assert!(
+        collector.wait_for_metrics(5_000, Duration::from_secs(10)),
+        "no early flush"
+    );
+    let items = |request: &monlight_tests::RecordedRequest| {
+        serde_json::from_slice::<Vec<serde_json::Value>>(&request.body)
+            .unwrap()
+            .len()
+    };
+    // What is left is less than a batch: it waits for the interval.
+    assert!(!collector.wait_for_metrics(recorded as usize, Duration::from_millis(500)));
+    let early: Vec<usize> = collector.requests().iter().map(items).collect();
+    assert!(
+        early.iter().all(|&n| n == 1_000),
+        "early batches: {early:?}"
+    );
+    metrics.flush().expect("flushed");
+    assert_eq!(metrics.stats().sent, u64::from(recorded));
+    let values: Vec<f64> = collector
+        .metrics()
+        .iter()
+        .map(|m| m["value"].as_f64().unwrap())
+        .collect();
+    let expected: Vec<f64> = (0..recorded).map(f64::from).collect();
+    assert_eq!(values, expected, "all, in order, none twice");
+}
+
+#[test]
 fn registered_series_record_what_the_per_call_api_records() {
     let collector = Collector::start();
     let metrics = client(&collector);
