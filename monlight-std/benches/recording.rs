@@ -12,11 +12,14 @@
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::sync::{Mutex, mpsc};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Barrier, Mutex};
 use std::time::{Duration, Instant};
 
 use criterion::measurement::WallTime;
-use criterion::{BenchmarkGroup, BenchmarkId, Criterion, criterion_group, criterion_main};
+use criterion::{
+    BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, criterion_group, criterion_main,
+};
 use monlight_std::MetricsClient;
 
 const NAME: &str = "http_requests_total";
@@ -64,10 +67,13 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 /// Benchmarks `record` on `threads` long-lived threads at once (a
-/// server's worker pool: the helpers live as long as the benchmark, so
+/// server's worker pool: the threads live as long as the benchmark, so
 /// their staging rings are set up once), each recording a [`CHUNK`] per
-/// timed round; the client flushes (untimed) between rounds. The time per
-/// call is the total throughput's inverse.
+/// timed round; the client flushes (untimed) between rounds. A round lasts
+/// from the first thread's start to the last one's end, and the threads
+/// start together: woken threads spin until the last one is running (an
+/// idle vCPU takes milliseconds to wake, which would otherwise be measured
+/// as recording time). The time per call is the total throughput's inverse.
 fn bench_threads(
     group: &mut BenchmarkGroup<'_, WallTime>,
     id: BenchmarkId,
@@ -75,22 +81,45 @@ fn bench_threads(
     threads: u64,
     record: impl Fn(u64) + Sync,
 ) {
+    // The chunk each thread records next; 0 ends the threads.
+    let chunk = AtomicU64::new(0);
+    let (wake, end) = (
+        Barrier::new(threads as usize + 1),
+        Barrier::new(threads as usize + 1),
+    );
+    // Threads awake; the round they may start.
+    let (spinning, go) = (AtomicU64::new(0), AtomicU64::new(0));
+    // (first start, last end) of the round.
+    let span = Mutex::new(None::<(Instant, Instant)>);
     std::thread::scope(|s| {
-        let record = &record;
-        let (done_tx, done_rx) = mpsc::channel();
-        let helpers: Vec<mpsc::Sender<u64>> = (1..threads)
-            .map(|_| {
-                let (chunks, inbox) = mpsc::channel::<u64>();
-                let done = done_tx.clone();
-                s.spawn(move || {
-                    for n in inbox {
-                        (0..n).for_each(record);
-                        done.send(()).unwrap();
+        for _ in 0..threads {
+            s.spawn(|| {
+                for round in 1.. {
+                    wake.wait();
+                    let n = chunk.load(Ordering::Acquire);
+                    if n == 0 {
+                        return;
                     }
-                });
-                chunks
-            })
-            .collect();
+                    // The last one awake starts the round.
+                    if spinning.fetch_add(1, Ordering::AcqRel) + 1 == threads {
+                        go.store(round, Ordering::Release);
+                    }
+                    while go.load(Ordering::Acquire) != round {
+                        std::hint::spin_loop();
+                    }
+                    let began = Instant::now();
+                    (0..n).for_each(&record);
+                    let ended = Instant::now();
+                    let mut span = span.lock().unwrap();
+                    *span = Some(match *span {
+                        Some((first, last)) => (first.min(began), last.max(ended)),
+                        None => (began, ended),
+                    });
+                    drop(span);
+                    end.wait();
+                }
+            });
+        }
         group.bench_function(id, |b| {
             b.iter_custom(|iters| {
                 let per_thread = iters.div_ceil(threads);
@@ -98,15 +127,12 @@ fn bench_threads(
                 let mut done = 0;
                 while done < per_thread {
                     let n = CHUNK.min(per_thread - done);
-                    let start = Instant::now();
-                    for helper in &helpers {
-                        helper.send(n).unwrap();
-                    }
-                    (0..n).for_each(record);
-                    for _ in &helpers {
-                        done_rx.recv().unwrap();
-                    }
-                    total += start.elapsed();
+                    chunk.store(n, Ordering::Release);
+                    spinning.store(0, Ordering::Release);
+                    wake.wait();
+                    end.wait();
+                    let (first, last) = span.lock().unwrap().take().expect("a round ran");
+                    total += last - first;
                     done += n;
                     client.flush();
                 }
@@ -115,7 +141,8 @@ fn bench_threads(
                 total
             });
         });
-        drop(helpers); // ends the helpers' loops
+        chunk.store(0, Ordering::Release);
+        wake.wait(); // ends the threads
     });
 }
 
@@ -135,6 +162,11 @@ fn monlight(c: &mut Criterion) {
     let url = sink();
     let mut group = c.benchmark_group("record");
     group.measurement_time(Duration::from_secs(3));
+    // Every sample the same size (about 100,000 calls per thread): with
+    // criterion's growing samples, the first ones are rounds of a few
+    // hundred calls, where threads waking from the barrier at different
+    // times would be measured instead of recording.
+    group.sampling_mode(SamplingMode::Flat);
     for threads in [1, 2] {
         let metrics = client(&url);
         let id = BenchmarkId::new("monlight counter (name + labels)", threads);
