@@ -366,7 +366,7 @@ fn write_tail(
         };
         if let Some(timestamp) = timestamp {
             w.raw(b",\"timestamp\":\"")?;
-            w.raw(timestamp.as_str().as_bytes())?;
+            w.raw(timestamp.as_bytes())?;
             w.raw(b"\"")?;
         }
     }

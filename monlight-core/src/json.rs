@@ -133,15 +133,25 @@ fn needs_escape(b: u8) -> bool {
 /// Bytes `s` takes inside a JSON string, escaped as serde-json-core and
 /// [`JsonWriter::string`] escape it.
 pub(crate) fn escaped_len(s: &str) -> usize {
-    s.chars().map(escaped_char_len).sum()
+    s.bytes().map(escaped_byte_len).sum()
 }
 
-pub(crate) fn escaped_char_len(c: char) -> usize {
-    match c {
-        '"' | '\\' | '\u{8}' | '\t' | '\n' | '\u{c}' | '\r' => 2,
-        '\0'..='\u{1f}' => 6,
-        _ => c.len_utf8(),
+/// Bytes one byte of a UTF-8 string takes escaped: only ASCII bytes are
+/// ever escaped, so a multi-byte character counts its own bytes. (Byte by
+/// byte rather than `char` by `char`: decoding characters costs code on a
+/// device and changes nothing here.)
+pub(crate) fn escaped_byte_len(b: u8) -> usize {
+    match b {
+        b'"' | b'\\' | 0x08 | b'\t' | b'\n' | 0x0c | b'\r' => 2,
+        0..=0x1f => 6,
+        _ => 1,
     }
+}
+
+/// Whether `b` begins a character in UTF-8 (it is not a continuation
+/// byte, `0b10xx_xxxx`).
+pub(crate) fn starts_char(b: u8) -> bool {
+    (b & 0xc0) != 0x80
 }
 
 #[cfg(test)]

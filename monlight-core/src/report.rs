@@ -5,7 +5,7 @@ use core::fmt;
 
 use serde::Serialize;
 
-use crate::json::{JsonWriter, escaped_char_len, escaped_len};
+use crate::json::{JsonWriter, escaped_byte_len, escaped_len, starts_char};
 use crate::limits::{MAX_ERROR_BODY, MAX_EXCEPTION_TYPE_CHARS};
 use crate::metric::validate_project;
 
@@ -255,18 +255,23 @@ impl<'a> Text<'a> {
             };
         }
         let budget = room.saturating_sub(escaped_len(TRUNCATION_MARKER));
+        // The longest prefix within budget that ends where a character
+        // ends (a cut before a byte that starts one, or at the end).
+        let bytes = s.as_bytes();
         let mut used = 0;
         let mut cut = 0;
-        for (i, c) in s.char_indices() {
-            used += escaped_char_len(c);
+        for (i, &b) in bytes.iter().enumerate() {
+            used += escaped_byte_len(b);
             if used > budget {
                 break;
             }
-            cut = i + c.len_utf8();
+            if bytes.get(i + 1).is_none_or(|&next| starts_char(next)) {
+                cut = i + 1;
+            }
         }
         let truncated = room >= escaped_len(TRUNCATION_MARKER);
         Self {
-            head: &s[..cut],
+            head: s.get(..cut).unwrap_or_default(),
             truncated,
         }
     }
@@ -283,8 +288,13 @@ impl<'a> Text<'a> {
 
 /// The exception type, cut at 200 characters (the server's limit).
 fn exception_type(s: &str) -> &str {
-    match s.char_indices().nth(MAX_EXCEPTION_TYPE_CHARS) {
-        Some((cut, _)) => &s[..cut],
+    let cut = s
+        .bytes()
+        .enumerate()
+        .filter(|&(_, b)| starts_char(b))
+        .nth(MAX_EXCEPTION_TYPE_CHARS);
+    match cut {
+        Some((cut, _)) => s.get(..cut).unwrap_or(s),
         None => s,
     }
 }

@@ -39,6 +39,11 @@ impl UtcTimestamp {
         Some(Self(out))
     }
 
+    /// The timestamp as ASCII bytes (`2026-11-26T03:04:05Z`).
+    pub fn as_bytes(&self) -> &[u8; 20] {
+        &self.0
+    }
+
     /// The timestamp as text.
     pub fn as_str(&self) -> &str {
         // Only ASCII digits and separators are ever written.

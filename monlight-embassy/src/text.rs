@@ -49,7 +49,7 @@ pub(crate) fn tail(text: &str, max: usize) -> &str {
     while !text.is_char_boundary(start) {
         start += 1;
     }
-    &text[start..]
+    text.get(start..).unwrap_or_default()
 }
 
 /// An error message: plain text (`"no answer"`, written without
