@@ -58,6 +58,9 @@
 mod batch;
 mod buffer;
 mod decimal;
+// Used where ryu does not fit (32-bit targets); tested everywhere.
+#[cfg_attr(target_pointer_width = "64", allow(dead_code))]
+mod float;
 mod flush;
 pub mod http;
 mod json;
