@@ -1,5 +1,6 @@
 //! Compact, exact formatting of an `f64` for targets where code size
-//! matters more than speed (32-bit microcontrollers).
+//! matters more than speed: bare metal (`target_os = "none"`), where the
+//! JSON writer uses it instead of ryu.
 //!
 //! ryu writes the shortest decimal that parses back to the same value, and
 //! is fast, but costs about 3.3 KB of `.text` on a Cortex-M4 (its
@@ -257,11 +258,19 @@ mod tests {
         let mut values = std::vec::Vec::new();
         for e in -1074..=1023 {
             let v = 2f64.powi(e);
-            values.extend([v, f64::from_bits(v.to_bits() + 1), f64::from_bits(v.to_bits().saturating_sub(1))]);
+            values.extend([
+                v,
+                f64::from_bits(v.to_bits() + 1),
+                f64::from_bits(v.to_bits().saturating_sub(1)),
+            ]);
         }
         for e in -323..=308 {
             let v: f64 = std::format!("1e{e}").parse().unwrap();
-            values.extend([v, f64::from_bits(v.to_bits() + 1), f64::from_bits(v.to_bits().saturating_sub(1))]);
+            values.extend([
+                v,
+                f64::from_bits(v.to_bits() + 1),
+                f64::from_bits(v.to_bits().saturating_sub(1)),
+            ]);
         }
         let mut x = 0x9e37_79b9_7f4a_7c15u64;
         for _ in 0..50_000 {

@@ -118,14 +118,14 @@ impl<'o> JsonWriter<'o> {
             self.raw(Decimal::new(value.abs() as u64).as_bytes())?;
             return self.raw(b".0");
         }
-        #[cfg(target_pointer_width = "64")]
+        #[cfg(not(target_os = "none"))]
         {
             let mut buffer = ryu::Buffer::new();
             self.raw(buffer.format_finite(value).as_bytes())
         }
-        // On a microcontroller, a few hundred bytes of exact arithmetic
-        // instead of ryu's 3.3 KB (see `float`).
-        #[cfg(not(target_pointer_width = "64"))]
+        // On bare metal (a microcontroller's flash), a few hundred bytes of
+        // exact arithmetic instead of ryu's 3.3 KB (see `float`).
+        #[cfg(target_os = "none")]
         {
             let mut text = [0u8; crate::float::MAX_LEN];
             let len = crate::float::write_exact(value, &mut text);

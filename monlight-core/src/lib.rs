@@ -58,8 +58,8 @@
 mod batch;
 mod buffer;
 mod decimal;
-// Used where ryu does not fit (32-bit targets); tested everywhere.
-#[cfg_attr(target_pointer_width = "64", allow(dead_code))]
+// Used on bare metal, where ryu does not fit; tested everywhere.
+#[cfg_attr(not(target_os = "none"), allow(dead_code))]
 mod float;
 mod flush;
 pub mod http;
