@@ -3,13 +3,14 @@
 //! JSON writer uses it instead of ryu.
 //!
 //! ryu writes the shortest decimal that parses back to the same value, and
-//! is fast, but costs about 3.3 KB of `.text` on a Cortex-M4 (its
-//! 128-bit-product arithmetic is emulated there). This writes the value
-//! rounded to 17 significant digits, computed exactly with a small big
-//! integer: a few hundred bytes of code. Seventeen correctly rounded
+//! is fast, but costs about 3.3 KB of `.text` and 1 KB of tables on a
+//! Cortex-M4 (its 128-bit products are emulated there). This writes the
+//! value rounded to 17 significant digits, computed exactly with a small
+//! big integer, in about 1 KB and no tables. Seventeen correctly rounded
 //! digits always parse back to the same `f64`; the text is not always the
 //! shortest (`0.1` is written `0.10000000000000001`), which the server does
-//! not see: it parses the same number.
+//! not see: it parses the same number. It is slow (microseconds for a large
+//! exponent), which a flush every few seconds does not notice.
 
 /// Bytes [`write_exact`] needs at most: sign, 17 digits, point, `e-324`.
 pub(crate) const MAX_LEN: usize = 32;
