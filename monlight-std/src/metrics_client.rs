@@ -86,7 +86,8 @@ impl MetricsClientBuilder {
     /// buffer). Each thread that records appends its points (24 bytes: a
     /// series id, the second, the value) to a ring of its own, without
     /// locks; the flush thread encodes batches straight from the rings, and
-    /// flushes early when a ring is half full. A full ring (the flush is
+    /// flushes early when a ring is half full (whole batches only: the rest
+    /// waits for the next flush or the interval). A full ring (the flush is
     /// behind, or paused by a 429) sends the thread's points into the
     /// shared buffer, where they are kept or counted like any other.
     ///
