@@ -279,6 +279,9 @@ mod tests {
             x ^= x >> 7;
             x ^= x << 17;
             values.push(f64::from_bits(x));
+            // The same mantissa between 2^-30 and 2^30, where readings are.
+            let exponent = 1023 - 30 + x % 61;
+            values.push(f64::from_bits((x & ((1 << 52) - 1)) | exponent << 52));
         }
         for v in values.into_iter().filter(|v| v.is_finite()) {
             let t = text(v);
