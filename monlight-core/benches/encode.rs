@@ -1,6 +1,9 @@
 //! Encoding one 1000-point batch, next to `serde_json::to_vec` of the same
 //! points held as owned structs (what a client that keeps `String`s and
-//! a label map per point would serialise), in one run.
+//! a label map per point would serialise), in one run: from the buffer
+//! (`encode_batch`, firmware and overflow), and from series encoded once
+//! (`BatchWriter::push_series_point`, what monlight-std's flush thread does
+//! with the points its recording threads staged).
 //!
 //! ```sh
 //! cargo bench -p monlight-core --bench encode
@@ -10,7 +13,10 @@ use std::collections::BTreeMap;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use monlight_core::limits::MAX_METRICS_BODY;
-use monlight_core::{BatchLimits, Metric, MetricBuffer, MetricKind, UtcTimestamp, encode_batch};
+use monlight_core::{
+    BatchLimits, BatchWriter, Metric, MetricBuffer, MetricKind, Pushed, SeriesJson, UtcTimestamp,
+    encode_batch, encode_series,
+};
 
 const POINTS: usize = 1000;
 const START: u64 = 1_764_000_000;
@@ -103,6 +109,33 @@ fn encode(c: &mut Criterion) {
         batch.bytes
     };
 
+    // The same points as monlight-std stages them: each series' JSON
+    // encoded once, a point its value and second.
+    let series: Vec<(Vec<u8>, SeriesJson, f64, u64)> = (0..POINTS)
+        .map(|i| {
+            let labels = labels(i);
+            let point = point(i, &labels);
+            let mut json = vec![0u8; 512];
+            let shape = encode_series(&point, &mut json).unwrap();
+            (json, shape, point.value, point.timestamp.unwrap())
+        })
+        .collect();
+    let write_series = |out: &mut [u8]| {
+        let mut writer = BatchWriter::new(out, BatchLimits::default());
+        for (json, shape, value, secs) in &series {
+            let pushed = writer.push_series_point(json, *shape, *value, Some(*secs), Some("shop"));
+            assert_eq!(pushed, Pushed::Written);
+        }
+        writer.finish().unwrap()
+    };
+    let mut series_out = vec![0u8; MAX_METRICS_BODY];
+    let written = write_series(&mut series_out);
+    assert_eq!(
+        series_out[..written.bytes],
+        out[..bytes],
+        "series points encode byte for byte as buffered ones"
+    );
+
     let mut group = c.benchmark_group("encode 1000 points");
     group.throughput(Throughput::Bytes(bytes as u64));
     group.bench_function("monlight encode_batch", |b| {
@@ -111,6 +144,9 @@ fn encode(c: &mut Criterion) {
             |points| encode_batch(points, Some("shop"), BatchLimits::default(), &mut out),
             BatchSize::LargeInput,
         );
+    });
+    group.bench_function("monlight series points (push_series_point)", |b| {
+        b.iter(|| write_series(&mut series_out));
     });
     group.bench_function("serde_json::to_vec (owned structs)", |b| {
         b.iter(|| serde_json::to_vec(&items).unwrap());
