@@ -108,15 +108,15 @@ impl RequestHead<'_> {
         }
         let mut w = HeadWriter { out, pos: 0 };
         for part in [
-            "POST ",
-            self.endpoint.path(),
-            " HTTP/1.1\r\nHost: ",
-            self.host,
-            "\r\nX-API-Key: ",
-            self.api_key,
-            "\r\nContent-Type: application/json\r\nContent-Length: ",
-            Decimal::new(body_len as u64).as_str(),
-            "\r\nConnection: close\r\n\r\n",
+            b"POST ",
+            self.endpoint.path().as_bytes(),
+            b" HTTP/1.1\r\nHost: ",
+            self.host.as_bytes(),
+            b"\r\nX-API-Key: ",
+            self.api_key.as_bytes(),
+            b"\r\nContent-Type: application/json\r\nContent-Length: ",
+            Decimal::new(body_len as u64).as_bytes(),
+            b"\r\nConnection: close\r\n\r\n",
         ] {
             w.put(part)?;
         }
@@ -130,13 +130,13 @@ struct HeadWriter<'a> {
 }
 
 impl HeadWriter<'_> {
-    fn put(&mut self, s: &str) -> Result<(), HttpError> {
+    fn put(&mut self, s: &[u8]) -> Result<(), HttpError> {
         let end = self.pos + s.len();
         let dst = self
             .out
             .get_mut(self.pos..end)
             .ok_or(HttpError::InvalidRequest)?;
-        dst.copy_from_slice(s.as_bytes());
+        dst.copy_from_slice(s);
         self.pos = end;
         Ok(())
     }

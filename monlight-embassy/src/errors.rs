@@ -6,7 +6,7 @@ use monlight_core::{
     write_short_traceback,
 };
 
-use crate::text::{ErrorMessage, FixedText, SliceWriter};
+use crate::text::{ErrorMessage, FixedText};
 
 /// Bytes of message kept per queued error report; longer messages are cut
 /// at a character boundary.
@@ -59,22 +59,20 @@ impl PendingError {
             line: self.line,
             column: self.column,
         };
-        let mut traceback = [0u8; TRACEBACK_BYTES];
-        let mut writer = SliceWriter::new(&mut traceback);
-        // A SliceWriter never fails; a traceback too long is cut.
+        let mut traceback = FixedText::<TRACEBACK_BYTES>::default();
+        // The writer never fails; a traceback too long is cut.
         let _ = write_short_traceback(
-            &mut writer,
+            &mut traceback.writer(),
             site,
             self.exception_type,
             self.message.as_str(),
         );
-        let len = writer.len();
         let report = ErrorReport {
             project,
             environment,
             exception_type: self.exception_type,
             message: self.message.as_str(),
-            traceback: core::str::from_utf8(&traceback[..len]).unwrap_or_default(),
+            traceback: traceback.as_str(),
             context: RequestContext::<()>::default(),
             header_filter: HeaderFilter::default(),
         };

@@ -74,21 +74,18 @@ impl ErrorMessage for fmt::Arguments<'_> {
     }
 }
 
-/// UTF-8 text of at most `N` bytes, stored inline.
-#[derive(Clone)]
-pub(crate) struct FixedText<const N: usize> {
-    bytes: [u8; N],
-    len: usize,
-}
+/// UTF-8 text of at most `N` bytes, stored inline: a `heapless::String`,
+/// so reading it back as `&str` needs no UTF-8 check (core's checker is
+/// 368 bytes of code on a device).
+#[derive(Clone, Default)]
+pub(crate) struct FixedText<const N: usize>(heapless::String<N>);
 
 impl<const N: usize> FixedText<N> {
-    /// `message`, cut to `N` bytes.
+    /// `message`, cut to `N` bytes as [`SliceWriter`] cuts.
     pub(crate) fn new(message: &impl ErrorMessage) -> Self {
-        let mut bytes = [0; N];
-        let mut writer = SliceWriter::new(&mut bytes);
-        let _ = message.write_to(&mut writer); // a SliceWriter never fails
-        let len = writer.len();
-        Self { bytes, len }
+        let mut text = Self::default();
+        let _ = message.write_to(&mut text.writer()); // it never fails
+        text
     }
 
     /// The last `N` bytes of `text` (for paths, whose end names the file).
@@ -96,9 +93,37 @@ impl<const N: usize> FixedText<N> {
         Self::new(&tail(text, N))
     }
 
+    /// A writer that appends, cutting as [`SliceWriter`] does.
+    pub(crate) fn writer(&mut self) -> impl Write + '_ {
+        TextWriter {
+            text: &mut self.0,
+            full: false,
+        }
+    }
+
     pub(crate) fn as_str(&self) -> &str {
-        // Only whole characters are ever stored, so this never falls back.
-        core::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default()
+        self.0.as_str()
+    }
+}
+
+struct TextWriter<'a, const N: usize> {
+    text: &'a mut heapless::String<N>,
+    full: bool,
+}
+
+impl<const N: usize> Write for TextWriter<'_, N> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        if self.full {
+            return Ok(());
+        }
+        let mut n = s.len().min(N - self.text.len());
+        while !s.is_char_boundary(n) {
+            n -= 1;
+        }
+        // Fits: `n` is at most the room left.
+        let _ = self.text.push_str(s.get(..n).unwrap_or_default());
+        self.full = n < s.len();
+        Ok(())
     }
 }
 

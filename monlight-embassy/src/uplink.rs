@@ -95,8 +95,15 @@ impl<'a, T: AsyncTransport> Uplink<'a, T> {
         if self.errors_pause.is_active(now_ms()) {
             return;
         }
-        while let Some(error) = monlight.next_error() {
-            let Ok(len) = error.encode(self.project, self.environment, self.out) else {
+        loop {
+            // The report is encoded and gone before the send's `.await`:
+            // kept across it, it would be 216 bytes more in the task's
+            // future, RAM for the life of the program.
+            let encoded = match monlight.next_error() {
+                Some(error) => error.encode(self.project, self.environment, self.out),
+                None => break,
+            };
+            let Ok(len) = encoded else {
                 crate::log::warning!("monlight: error report does not fit the out buffer, dropped");
                 monlight.settle_error(false);
                 continue;
