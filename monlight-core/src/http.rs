@@ -174,44 +174,27 @@ pub fn parse_response_head(bytes: &[u8]) -> Result<Option<ResponseHead>, HttpErr
     let Some(end) = bytes.windows(4).position(|w| w == b"\r\n\r\n") else {
         return Ok(None);
     };
-    let head = &bytes[..end];
-    let mut lines = head
-        .split(|&b| b == b'\n')
-        .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
-    let status_line = lines.next().unwrap_or_default();
+    // Split at '\n', every line but the last keeps its '\r'.
+    let mut lines = bytes[..end].split(|&b| b == b'\n');
     // "HTTP/1.x SSS reason"
-    let status = match status_line {
-        [
-            b'H',
-            b'T',
-            b'T',
-            b'P',
-            b'/',
-            b'1',
-            b'.',
-            _,
-            b' ',
-            a,
-            b,
-            c,
-            rest @ ..,
-        ] if (rest.is_empty() || rest[0] == b' ')
-            && [a, b, c].iter().all(|d| d.is_ascii_digit()) =>
-        {
-            [a, b, c]
-                .iter()
-                .fold(0u16, |acc, d| acc * 10 + u16::from(**d - b'0'))
+    let status = match lines.next().unwrap_or_default() {
+        [b'H', b'T', b'T', b'P', b'/', b'1', b'.', _, b' ', code @ ..] => {
+            let (code, rest) = code.split_at(code.len().min(3));
+            match (parse_decimal(code), rest.first()) {
+                (Some(status), None | Some(b' ' | b'\r')) if code.len() == 3 => status as u16,
+                _ => return Err(HttpError::Malformed),
+            }
         }
         _ => return Err(HttpError::Malformed),
     };
     let mut content_length = None;
     for line in lines {
-        let Some(colon) = line.iter().position(|&b| b == b':') else {
-            return Err(HttpError::Malformed);
-        };
-        let (name, value) = (&line[..colon], &line[colon + 1..]);
-        if name.eq_ignore_ascii_case(b"content-length") {
-            content_length = parse_decimal(value.trim_ascii());
+        let colon = line
+            .iter()
+            .position(|&b| b == b':')
+            .ok_or(HttpError::Malformed)?;
+        if line[..colon].eq_ignore_ascii_case(b"content-length") {
+            content_length = parse_decimal(&line[colon + 1..]);
         }
     }
     Ok(Some(ResponseHead {
@@ -221,15 +204,20 @@ pub fn parse_response_head(bytes: &[u8]) -> Result<Option<ResponseHead>, HttpErr
     }))
 }
 
-fn parse_decimal(digits: &[u8]) -> Option<usize> {
-    if digits.is_empty() || digits.len() > 15 || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
+/// Digits with optional blanks (and a line's `\r`) around them.
+fn parse_decimal(text: &[u8]) -> Option<usize> {
+    let (mut value, mut digits, mut ended) = (0usize, 0, false);
+    for &b in text {
+        match b {
+            b'0'..=b'9' if !ended => {
+                value = value.checked_mul(10)?.checked_add(usize::from(b - b'0'))?;
+                digits += 1;
+            }
+            b' ' | b'\t' | b'\r' => ended = digits > 0,
+            _ => return None,
+        }
     }
-    Some(
-        digits
-            .iter()
-            .fold(0, |acc, d| acc * 10 + usize::from(d - b'0')),
-    )
+    (digits > 0).then_some(value)
 }
 
 /// Progress of reading an answer into a fixed buffer.
@@ -320,8 +308,9 @@ pub async fn exchange_async<S: embedded_io_async::Read + embedded_io_async::Writ
     buf: &mut [u8],
 ) -> Result<Outcome, HttpError> {
     let head_len = head.encode(body.len(), buf)?;
-    stream.write_all(&buf[..head_len]).await.map_err(io_error)?;
-    stream.write_all(body).await.map_err(io_error)?;
+    for part in [&buf[..head_len], body] {
+        stream.write_all(part).await.map_err(io_error)?;
+    }
     stream.flush().await.map_err(io_error)?;
     let mut reader = ResponseReader::new(buf);
     while let Some(space) = reader.space()? {

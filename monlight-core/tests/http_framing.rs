@@ -109,6 +109,38 @@ fn broken_answers_are_errors() {
 }
 
 #[test]
+fn content_length_is_read_with_blanks_and_ignored_when_garbled() {
+    let length = |head: &[u8]| parse_response_head(head).unwrap().unwrap().content_length;
+    assert_eq!(
+        length(b"HTTP/1.1 202 OK\r\nContent-Length: 35\r\n\r\n"),
+        Some(35)
+    );
+    assert_eq!(
+        length(b"HTTP/1.1 202 OK\r\nX: y\r\ncontent-length:\t7 \r\n\r\n"),
+        Some(7)
+    );
+    assert_eq!(
+        length(b"HTTP/1.1 202 OK\r\nContent-Length: 3 4\r\n\r\n"),
+        None
+    );
+    assert_eq!(
+        length(b"HTTP/1.1 202 OK\r\nContent-Length: -1\r\n\r\n"),
+        None
+    );
+    assert_eq!(length(b"HTTP/1.1 202 OK\r\nContent-Length:\r\n\r\n"), None);
+    assert_eq!(
+        length(b"HTTP/1.1 202 OK\r\nContent-Length: 99999999999999999999999\r\n\r\n"),
+        None,
+        "overflow"
+    );
+    assert_eq!(length(b"HTTP/1.1 202 OK\r\nContent-Type: a\r\n\r\n"), None);
+    let head = parse_response_head(b"HTTP/1.1 202\r\n\r\n")
+        .unwrap()
+        .unwrap();
+    assert_eq!((head.status, head.len), (202, 16));
+}
+
+#[test]
 fn endless_header_stops_at_the_buffer() {
     let (result, reads) = run(b"HTTP/1.1 200 OK\r\nX-Long: ", true, 512);
     assert_eq!(result, Err(HttpError::HeadersTooLarge));
