@@ -44,6 +44,7 @@ fuzz_target!(|data: &[u8]| {
     }
     let head = RequestHead {
         host: "192.168.1.10:5012",
+        base_path: "",
         api_key: "key",
         endpoint: Endpoint::Metrics,
     };

@@ -14,8 +14,9 @@ use crate::transport::{Endpoint, Outcome, TransportError};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum HttpError {
-    /// `host` or `api_key` contains a control character (header injection),
-    /// or the request head does not fit the scratch buffer.
+    /// `host`, `api_key` or `base_path` contains a control character
+    /// (header injection), or the request head does not fit the scratch
+    /// buffer.
     InvalidRequest,
     /// The stream failed while writing or reading.
     Io,
@@ -69,6 +70,9 @@ fn io_error<E: embedded_io::Error>(e: E) -> HttpError {
 pub struct RequestHead<'a> {
     /// The `Host` header: `host` or `host:port`.
     pub host: &'a str,
+    /// A path the endpoint's path is appended to, for a server behind a
+    /// reverse proxy (`/monlight`); `""` for none. Percent-encoded.
+    pub base_path: &'a str,
     /// The `X-API-Key` header.
     pub api_key: &'a str,
     /// Where to POST.
@@ -79,6 +83,7 @@ impl core::fmt::Debug for RequestHead<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("RequestHead")
             .field("host", &self.host)
+            .field("base_path", &self.base_path)
             .field("api_key", &"<redacted>")
             .field("endpoint", &self.endpoint)
             .finish()
@@ -92,7 +97,12 @@ impl RequestHead<'_> {
     /// ```
     /// use monlight_core::{http::RequestHead, Endpoint};
     ///
-    /// let head = RequestHead { host: "10.0.0.2:5012", api_key: "k", endpoint: Endpoint::Metrics };
+    /// let head = RequestHead {
+    ///     host: "10.0.0.2:5012",
+    ///     base_path: "",
+    ///     api_key: "k",
+    ///     endpoint: Endpoint::Metrics,
+    /// };
     /// let mut out = [0u8; 256];
     /// let len = head.encode(42, &mut out).unwrap();
     /// assert_eq!(
@@ -103,12 +113,22 @@ impl RequestHead<'_> {
     /// ```
     pub fn encode(&self, body_len: usize, out: &mut [u8]) -> Result<usize, HttpError> {
         let clean = |s: &str| !s.is_empty() && !s.bytes().any(|b| b.is_ascii_control());
-        if !clean(self.host) || !clean(self.api_key) || body_len > self.endpoint.max_body() {
+        // The base path goes into the request line: no blank either.
+        let path_clean = !self
+            .base_path
+            .bytes()
+            .any(|b| b.is_ascii_control() || b == b' ');
+        if !clean(self.host)
+            || !clean(self.api_key)
+            || !path_clean
+            || body_len > self.endpoint.max_body()
+        {
             return Err(HttpError::InvalidRequest);
         }
         let mut w = HeadWriter { out, pos: 0 };
         for part in [
             b"POST ",
+            self.base_path.as_bytes(),
             self.endpoint.path().as_bytes(),
             b" HTTP/1.1\r\nHost: ",
             self.host.as_bytes(),

@@ -55,6 +55,7 @@ fn exchange(answer: &[u8]) -> (Result<Outcome, HttpError>, Vec<u8>) {
     };
     let head = RequestHead {
         host: "10.0.0.2:5012",
+        base_path: "",
         api_key: "k",
         endpoint: Endpoint::Metrics,
     };

@@ -66,6 +66,7 @@ impl Transport for ScriptedTransport {
     fn send(&mut self, endpoint: Endpoint, body: &[u8]) -> Outcome {
         let head = RequestHead {
             host: "127.0.0.1:5012",
+            base_path: "",
             api_key: "secret-key",
             endpoint,
         };

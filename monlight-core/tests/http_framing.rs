@@ -48,6 +48,7 @@ impl embedded_io::Write for Peer<'_> {
 fn run(answer: &[u8], endless: bool, buf_len: usize) -> (Result<Outcome, HttpError>, usize) {
     let head = RequestHead {
         host: "h",
+        base_path: "",
         api_key: "k",
         endpoint: Endpoint::Errors,
     };
@@ -157,6 +158,7 @@ fn endless_body_stops_at_the_buffer() {
 fn header_injection_is_refused() {
     let head = RequestHead {
         host: "h",
+        base_path: "",
         api_key: "k\r\nX-Evil: 1",
         endpoint: Endpoint::Metrics,
     };
@@ -166,6 +168,7 @@ fn header_injection_is_refused() {
     );
     let head = RequestHead {
         host: "h",
+        base_path: "",
         api_key: "k",
         endpoint: Endpoint::Errors,
     };
@@ -179,6 +182,24 @@ fn header_injection_is_refused() {
         Err(HttpError::InvalidRequest),
         "scratch too small"
     );
+    for bad_path in ["/a b", "/a\r\nX-Evil: 1"] {
+        let head = RequestHead {
+            base_path: bad_path,
+            ..head
+        };
+        assert_eq!(
+            head.encode(2, &mut [0u8; 256]),
+            Err(HttpError::InvalidRequest),
+            "{bad_path:?}"
+        );
+    }
+    let mut out = [0u8; 256];
+    let behind_a_proxy = RequestHead {
+        base_path: "/monlight",
+        ..head
+    };
+    let len = behind_a_proxy.encode(2, &mut out).unwrap();
+    assert!(out[..len].starts_with(b"POST /monlight/api/errors HTTP/1.1\r\n"));
 }
 
 proptest! {
@@ -203,7 +224,7 @@ proptest! {
         }
         answer.extend_from_slice(b"\r\n");
         answer.extend_from_slice(&body);
-        let head = RequestHead { host: "h", api_key: "k", endpoint: Endpoint::Metrics };
+        let head = RequestHead { host: "h", base_path: "", api_key: "k", endpoint: Endpoint::Metrics };
         let mut peer = Peer { answer: &answer, chunks, endless: false, reads: 0 };
         let mut buf = vec![0u8; buf_len.max(120)];
         let result = exchange(&mut peer, &head, b"[]", &mut buf);

@@ -358,6 +358,7 @@ impl<'a, C: TcpConnect, D: Dns> TcpTransport<'a, C, D> {
         };
         let head = RequestHead {
             host: collector.authority,
+            base_path: "",
             api_key: self.api_key,
             endpoint,
         };

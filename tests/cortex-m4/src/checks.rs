@@ -319,6 +319,7 @@ fn error_report() -> Result<(), Failure> {
 fn http() -> Result<(), Failure> {
     let head = RequestHead {
         host: "192.168.1.10:5012",
+        base_path: "",
         api_key: "k",
         endpoint: Endpoint::Metrics,
     };
