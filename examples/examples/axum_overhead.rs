@@ -120,41 +120,6 @@ fn p99(latencies: &mut [Duration]) -> Duration {
     latencies[latencies.len() * 99 / 100]
 }
 
-/// A collector stand-in that reads each request and answers 202 without
-/// looking at the body.
-fn sink() -> String {
-    use std::io::{Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let sink = std::thread::Builder::new().name("sink".into());
-    sink.spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut data = Vec::new();
-            let mut buf = vec![0u8; 64 * 1024];
-            while let Ok(n) = stream.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                data.extend_from_slice(&buf[..n]);
-                if let Some(end) = data.windows(4).position(|w| w == b"\r\n\r\n") {
-                    let head = String::from_utf8_lossy(&data[..end]).to_ascii_lowercase();
-                    let length: usize = head
-                        .lines()
-                        .find_map(|l| l.strip_prefix("content-length:"))
-                        .map_or(0, |v| v.trim().parse().unwrap_or(0));
-                    if data.len() >= end + 4 + length {
-                        break;
-                    }
-                }
-            }
-            let _ = stream.write_all(b"HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\n\r\n{}");
-        }
-    })
-    .unwrap();
-    url
-}
-
 /// CPU time (user + system, in clock ticks) of this process's threads on
 /// the server side: all but the load generator (the main thread) and the
 /// sink. Only the variant under load runs, so its round's difference is
@@ -203,7 +168,7 @@ struct Variant {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let url = sink();
+    let url = monlight_tests::sink();
     let metrics = MetricsClient::builder(&url, "bench")
         .flush_interval(Duration::from_secs(1))
         .build()?;

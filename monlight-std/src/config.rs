@@ -118,6 +118,15 @@ impl EndpointUrls {
         })
     }
 
+    /// The path the endpoints' paths are appended to (`/monlight` behind a
+    /// reverse proxy, `""` at the root), percent-encoded.
+    pub(crate) fn base_path(&self) -> &str {
+        let metrics = self.metrics.path();
+        metrics
+            .strip_suffix(Endpoint::Metrics.path())
+            .unwrap_or(metrics)
+    }
+
     pub(crate) fn get(&self, endpoint: Endpoint) -> &reqwest::Url {
         match endpoint {
             Endpoint::Errors => &self.errors,

@@ -8,13 +8,17 @@
 //!
 //! The reference Python client sends such a flush as one POST, which the
 //! server refuses (over 1000 items): all 10,000 points are lost.
+//!
+//! A second group times one 1,000-point batch sent to a sink that answers
+//! at once, through each route of the blocking transport.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use monlight_std::MetricsClient;
+use monlight_core::{Endpoint, Outcome, Transport};
+use monlight_std::{ApiKey, BlockingHttp, MetricsClient};
 use monlight_tests::Collector;
 
 const POINTS: u32 = 10_000;
@@ -91,5 +95,49 @@ fn flush_10k(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, flush_10k);
+/// One batch of 1,000 points as the flush thread sends it, to a sink that
+/// answers at once: the CPU a batch costs the sender, by route.
+fn send_one_batch(c: &mut Criterion) {
+    let url = monlight_tests::sink();
+    let key = ApiKey::new("bench").unwrap();
+    let points: Vec<serde_json::Value> = (0..1000)
+        .map(|i| {
+            serde_json::json!({
+                "name": "http_request_duration_seconds",
+                "type": "histogram",
+                "value": 0.0001 * f64::from(i),
+                "labels": {"endpoint": "/users/{id}", "method": "GET", "status": "200"},
+                "timestamp": "2026-11-26T06:00:00Z",
+                "project": "shop",
+            })
+        })
+        .collect();
+    let batch = serde_json::to_vec(&points).unwrap();
+    let timeout = Duration::from_secs(5);
+    let mut group = c.benchmark_group(format!(
+        "send a 1,000-point batch ({} KB)",
+        batch.len() / 1000
+    ));
+    let routes = [
+        (
+            "plain sockets (http://)",
+            BlockingHttp::new(&url, &key, timeout).unwrap(),
+        ),
+        (
+            "reqwest (https://, proxies)",
+            BlockingHttp::through_reqwest(&url, &key, timeout).unwrap(),
+        ),
+    ];
+    for (name, mut transport) in routes {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let outcome = transport.send(Endpoint::Metrics, &batch);
+                assert_eq!(outcome, Outcome::Delivered { status: 202 });
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, flush_10k, send_one_batch);
 criterion_main!(benches);

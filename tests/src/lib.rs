@@ -23,7 +23,9 @@
 
 mod collector;
 mod fingerprint;
+mod sink;
 mod validate;
 
 pub use collector::{Collector, CollectorConfig, Fault, RecordedRequest, StoredError};
 pub use fingerprint::fingerprint;
+pub use sink::sink;

@@ -3,16 +3,21 @@
 //! right reason, the next send after the fault delivers, and a 429 is
 //! honoured (nothing is sent before its `retry_after`).
 //!
-//! One test per fault; each runs the four clients: the std metrics flush,
-//! the std error report (sync and async) and the Embassy transport.
+//! One test per fault; each runs the five clients: the std metrics flush
+//! and the std error report (sync) over the plain-HTTP transport, the same
+//! flush through reqwest (the `https://` route), the std error report
+//! (async, reqwest) and the Embassy transport.
 
 mod common;
 
+use std::cell::RefCell;
 use std::time::{Duration, Instant};
 
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
+use monlight_core::limits::MAX_METRICS_BODY;
+use monlight_core::{Flusher, Metric, MetricBuffer};
 use monlight_embassy::{Collector as Address, Monlight, TcpTransport, Uplink};
-use monlight_std::{ErrorClient, MetricsClient, Stats};
+use monlight_std::{ApiKey, BlockingHttp, ErrorClient, MetricsClient, Stats};
 use monlight_tests::{Collector, Fault};
 
 /// Every client's timeout; a send may take it plus this margin (machines
@@ -58,6 +63,50 @@ impl Client for MetricsFlush {
     }
     fn stats(&self) -> Stats {
         self.0.stats()
+    }
+}
+
+/// 200 points through core's flush engine and the blocking transport's
+/// reqwest route (the one `https://` and proxied collectors take; plain
+/// `http://` goes over its own socket code, tested by the clients above).
+struct ReqwestFlush {
+    buffer: RefCell<MetricBuffer<Vec<u8>>>,
+    flusher: Flusher<'static>,
+    transport: BlockingHttp,
+    /// The flusher's monotonic clock starts here.
+    started: Instant,
+}
+
+impl ReqwestFlush {
+    fn new(url: &str, key: &str) -> Self {
+        let key = ApiKey::new(key).unwrap();
+        let transport = BlockingHttp::through_reqwest(url, &key, TIMEOUT).unwrap();
+        assert!(transport.uses_reqwest());
+        Self {
+            buffer: RefCell::new(MetricBuffer::with_storage(vec![0; 64 * 1024])),
+            flusher: Flusher::new(Some("faults")),
+            transport,
+            started: Instant::now(),
+        }
+    }
+}
+
+impl Client for ReqwestFlush {
+    fn name(&self) -> &'static str {
+        "std flush through reqwest"
+    }
+    fn send(&mut self) {
+        for i in 0..200 {
+            let labels = [("client", "reqwest")];
+            let point = Metric::gauge("fault_matrix_value", &labels, f64::from(i));
+            self.buffer.get_mut().record(&point).unwrap();
+        }
+        let mut out = vec![0; MAX_METRICS_BODY];
+        let now_ms = self.started.elapsed().as_millis() as u64;
+        (self.flusher).flush(&self.buffer, &mut self.transport, &mut out, now_ms);
+    }
+    fn stats(&self) -> Stats {
+        self.buffer.borrow().stats()
     }
 }
 
@@ -142,7 +191,7 @@ impl Client for Embassy {
     }
 }
 
-/// The four clients, all pointed at `url`.
+/// The five clients, all pointed at `url`.
 fn clients(url: &str, key: &str) -> Vec<Box<dyn Client>> {
     let message = "m".repeat(12_000);
     let errors = || {
@@ -166,6 +215,7 @@ fn clients(url: &str, key: &str) -> Vec<Box<dyn Client>> {
                 .build()
                 .unwrap(),
         )),
+        Box::new(ReqwestFlush::new(url, key)),
         Box::new(ErrorsSync(errors(), message.clone())),
         Box::new(ErrorsAsync(errors(), message, runtime())),
         Box::new(Embassy::new(url, key)),

@@ -1,7 +1,12 @@
-//! reqwest transports, blocking and async, as the servers need them:
+//! HTTP transports, blocking and async, as the servers need them:
 //! `Connection: close`, `Content-Length`, no idle connection kept (the
 //! servers close every socket after answering; a pooled socket is a dead
 //! one), connect and total time bounded by the client's timeout.
+//!
+//! The blocking transport sends plain `http://` itself ([`plain`]) and
+//! leaves `https://` and proxies to reqwest; the async one is reqwest's.
+
+mod plain;
 
 use std::io::Read;
 use std::time::Duration;
@@ -75,8 +80,12 @@ fn classify(e: &reqwest::Error) -> TransportError {
     }
 }
 
-/// A blocking transport over `reqwest::blocking`.
+/// A blocking transport: plain `http://` over a std `TcpStream` framed by
+/// monlight-core, `https://` (and plain HTTP when a proxy is set in
+/// `http_proxy`/`all_proxy`, which reqwest honours) over
+/// `reqwest::blocking`.
 ///
+/// It blocks for at most its timeout, connect and name lookup included.
 /// Like every `reqwest::blocking` client it must not be created, used or
 /// dropped on an async executor's thread; the clients of this crate only use
 /// it on their own worker threads.
@@ -93,9 +102,15 @@ fn classify(e: &reqwest::Error) -> TransportError {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]
-pub struct BlockingHttp {
-    client: reqwest::blocking::Client,
-    target: Target,
+pub struct BlockingHttp(Route);
+
+#[derive(Debug)]
+enum Route {
+    Plain(plain::PlainHttp),
+    Reqwest {
+        client: reqwest::blocking::Client,
+        target: Target,
+    },
 }
 
 impl BlockingHttp {
@@ -103,16 +118,49 @@ impl BlockingHttp {
     /// `timeout` (connect and total).
     pub fn new(base_url: &str, api_key: &ApiKey, timeout: Duration) -> Result<Self, ConfigError> {
         let target = Target::new(base_url, api_key)?;
-        let client = build_client!(reqwest::blocking::Client::builder(), target, timeout)?;
-        Ok(Self { client, target })
+        match plain::PlainHttp::new(&target.urls, api_key, timeout) {
+            Some(plain) if !proxy_from_env() => Ok(Self(Route::Plain(plain))),
+            _ => Self::reqwest_route(target, timeout),
+        }
     }
+
+    /// The same transport, always through `reqwest::blocking`, plain HTTP
+    /// included.
+    pub fn through_reqwest(
+        base_url: &str,
+        api_key: &ApiKey,
+        timeout: Duration,
+    ) -> Result<Self, ConfigError> {
+        Self::reqwest_route(Target::new(base_url, api_key)?, timeout)
+    }
+
+    fn reqwest_route(target: Target, timeout: Duration) -> Result<Self, ConfigError> {
+        let client = build_client!(reqwest::blocking::Client::builder(), target, timeout)?;
+        Ok(Self(Route::Reqwest { client, target }))
+    }
+
+    /// `true` if requests go through reqwest.
+    pub fn uses_reqwest(&self) -> bool {
+        matches!(self.0, Route::Reqwest { .. })
+    }
+}
+
+/// reqwest sends plain HTTP through a proxy named in these variables;
+/// requests that must honour one are left to it.
+fn proxy_from_env() -> bool {
+    ["http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"]
+        .iter()
+        .any(|name| std::env::var_os(name).is_some_and(|value| !value.is_empty()))
 }
 
 impl Transport for BlockingHttp {
     fn send(&mut self, endpoint: Endpoint, body: &[u8]) -> Outcome {
-        let request = self
-            .client
-            .post(self.target.urls.get(endpoint).clone())
+        let (client, target) = match &self.0 {
+            Route::Plain(plain) => return plain.send(endpoint, body),
+            Route::Reqwest { client, target } => (client, target),
+        };
+        let request = client
+            .post(target.urls.get(endpoint).clone())
             .body(body.to_vec());
         match request.send() {
             Ok(response) => {

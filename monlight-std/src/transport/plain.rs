@@ -1,0 +1,182 @@
+//! Plain `http://` over a std `TcpStream`, framed by monlight-core's
+//! HTTP/1.1 code (the framing the firmware uses).
+//!
+//! Why not reqwest for these: a batch is up to 512 KiB that reqwest copies
+//! into a body of its own and hands to its runtime thread; here the encoded
+//! batch is written from where it lies, on the flush thread. That halves the
+//! CPU a batch costs (see BENCHMARKS.md), and a client needs no runtime
+//! thread of reqwest's. `https://` and proxied requests stay with reqwest.
+
+use std::io::{self, Read as _, Write as _};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use monlight_core::http::{RequestHead, exchange};
+use monlight_core::{Endpoint, Outcome, TransportError};
+use reqwest::Url;
+
+use crate::config::{ApiKey, EndpointUrls};
+
+/// Room for the answer's head and the start of its body (a 429's
+/// `retry_after`); the servers' heads are about 200 bytes.
+const ANSWER_BYTES: usize = 4096;
+
+/// One server reached over plain HTTP, one connection per request.
+#[derive(Debug)]
+pub(crate) struct PlainHttp {
+    server: Server,
+    /// `Host` header: the host, and the port if the URL names one.
+    authority: String,
+    base_path: String,
+    api_key: ApiKey,
+    timeout: Duration,
+}
+
+#[derive(Debug)]
+enum Server {
+    Address(SocketAddr),
+    /// Resolved at each request, as reqwest does.
+    Name(String, u16),
+}
+
+impl PlainHttp {
+    /// `None` unless `urls` are `http://` with a host.
+    pub(crate) fn new(urls: &EndpointUrls, api_key: &ApiKey, timeout: Duration) -> Option<Self> {
+        let url: &Url = urls.get(Endpoint::Metrics);
+        if url.scheme() != "http" {
+            return None;
+        }
+        let port = url.port_or_known_default()?;
+        let host = url.host_str()?; // an IPv6 address in brackets
+        let server = match host.trim_start_matches('[').trim_end_matches(']').parse() {
+            Ok(ip) => Server::Address(SocketAddr::new(ip, port)),
+            Err(_) => Server::Name(host.to_owned(), port),
+        };
+        let authority = match url.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_owned(),
+        };
+        Some(Self {
+            server,
+            authority,
+            base_path: urls.base_path().to_owned(),
+            api_key: api_key.clone(),
+            timeout,
+        })
+    }
+
+    pub(crate) fn send(&self, endpoint: Endpoint, body: &[u8]) -> Outcome {
+        let deadline = Instant::now() + self.timeout;
+        let stream = match self.connect(deadline) {
+            Ok(stream) => stream,
+            Err(e) => return Outcome::Failed(e),
+        };
+        let head = RequestHead {
+            host: &self.authority,
+            base_path: &self.base_path,
+            api_key: self.api_key.expose(),
+            endpoint,
+        };
+        let mut answer = [0u8; ANSWER_BYTES];
+        let mut stream = DeadlineStream { stream, deadline };
+        exchange(&mut stream, &head, body, &mut answer)
+            .unwrap_or_else(|e| Outcome::Failed(e.into()))
+    }
+
+    fn connect(&self, deadline: Instant) -> Result<TcpStream, TransportError> {
+        let addresses = match &self.server {
+            Server::Address(address) => vec![*address],
+            Server::Name(name, port) => resolve(name, *port, deadline)?,
+        };
+        let mut failure = TransportError::Connect;
+        for address in addresses {
+            let left = time_left(deadline).map_err(|_| TransportError::Timeout)?;
+            match TcpStream::connect_timeout(&address, left) {
+                Ok(stream) => {
+                    // The body follows the head at once: no Nagle wait.
+                    let _ = stream.set_nodelay(true);
+                    return Ok(stream);
+                }
+                Err(e) if e.kind() == io::ErrorKind::TimedOut => failure = TransportError::Timeout,
+                Err(_) => failure = TransportError::Connect,
+            }
+        }
+        Err(failure)
+    }
+}
+
+/// A name's addresses, by the time `deadline` comes. `getaddrinfo` has no
+/// timeout of its own, so it runs on a short-lived thread that is left to
+/// finish alone if the deadline passes first.
+fn resolve(name: &str, port: u16, deadline: Instant) -> Result<Vec<SocketAddr>, TransportError> {
+    let (tx, rx) = mpsc::channel();
+    let query = (name.to_owned(), port);
+    std::thread::Builder::new()
+        .name("monlight-dns".into())
+        .spawn(move || {
+            let _ = tx.send(query.to_socket_addrs().map(Vec::from_iter));
+        })
+        .map_err(|_| TransportError::Connect)?;
+    let left = time_left(deadline).map_err(|_| TransportError::Timeout)?;
+    match rx.recv_timeout(left) {
+        Ok(Ok(addresses)) if !addresses.is_empty() => Ok(addresses),
+        Err(mpsc::RecvTimeoutError::Timeout) => Err(TransportError::Timeout),
+        _ => Err(TransportError::Connect),
+    }
+}
+
+fn time_left(deadline: Instant) -> io::Result<Duration> {
+    match deadline.saturating_duration_since(Instant::now()) {
+        Duration::ZERO => Err(io::ErrorKind::TimedOut.into()),
+        left => Ok(left),
+    }
+}
+
+/// A socket whose every read and write ends by one deadline: the client's
+/// timeout bounds the whole request, as reqwest's does.
+struct DeadlineStream {
+    stream: TcpStream,
+    deadline: Instant,
+}
+
+impl DeadlineStream {
+    /// Runs a read or write with the time left; a socket timeout (which
+    /// Linux reports as `WouldBlock`) becomes `TimedOut`.
+    fn step<T>(
+        &mut self,
+        set: fn(&TcpStream, Option<Duration>) -> io::Result<()>,
+        mut op: impl FnMut(&mut TcpStream) -> io::Result<T>,
+    ) -> io::Result<T> {
+        loop {
+            set(&self.stream, Some(time_left(self.deadline)?))?;
+            match op(&mut self.stream) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    return Err(io::ErrorKind::TimedOut.into());
+                }
+                result => return result,
+            }
+        }
+    }
+}
+
+impl embedded_io::ErrorType for DeadlineStream {
+    type Error = io::Error;
+}
+
+impl embedded_io::Read for DeadlineStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.step(TcpStream::set_read_timeout, |s| s.read(buf))
+    }
+}
+
+impl embedded_io::Write for DeadlineStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.step(TcpStream::set_write_timeout, |s| s.write(buf))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(()) // a TcpStream keeps nothing back
+    }
+}
