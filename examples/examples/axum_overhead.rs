@@ -19,9 +19,9 @@
 //! Requests per second on a shared two-core machine drift by more than the
 //! layer costs, so the harness also counts the CPU time the server side
 //! spends per request (its worker thread plus monlight's threads, from
-//! `/proc/self/task/*/stat`; the load generator and the sink excluded). A
-//! CPU-bound server's capacity is the inverse of that figure, and it does
-//! not move when another process takes the core away.
+//! `/proc/self/task/*/schedstat`, in ns; the load generator and the sink
+//! excluded). A CPU-bound server's capacity is the inverse of that figure,
+//! and it does not move when another process takes the core away.
 
 use std::time::{Duration, Instant};
 
@@ -120,13 +120,14 @@ fn p99(latencies: &mut [Duration]) -> Duration {
     latencies[latencies.len() * 99 / 100]
 }
 
-/// CPU time (user + system, in clock ticks) of this process's threads on
-/// the server side: all but the load generator (the main thread) and the
-/// sink. Only the variant under load runs, so its round's difference is
-/// its cost (the others' idle threads add nothing).
-fn server_cpu_ticks() -> u64 {
+/// CPU time in nanoseconds (the scheduler's own count, exact, unlike the
+/// 10 ms ticks of `stat`) of this process's threads on the server side:
+/// all but the load generator (the main thread) and the sink. Only the
+/// variant under load runs, so its round's difference is its cost (the
+/// others' idle threads add nothing).
+fn server_cpu_ns() -> u64 {
     let main = std::process::id().to_string();
-    let mut ticks = 0;
+    let mut ns = 0;
     for task in std::fs::read_dir("/proc/self/task")
         .into_iter()
         .flatten()
@@ -135,27 +136,19 @@ fn server_cpu_ticks() -> u64 {
         if task.file_name().to_str() == Some(main.as_str()) {
             continue;
         }
-        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
-            continue; // the thread ended meanwhile
-        };
-        // pid (comm) state ...: fields 14 and 15 (utime, stime) counted
-        // after the comm, which may contain spaces.
-        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+        let read = |file| std::fs::read_to_string(task.path().join(file));
+        // A thread that ended meanwhile has no files left.
+        let (Ok(name), Ok(schedstat)) = (read("comm"), read("schedstat")) else {
             continue;
         };
-        if &stat[open + 1..close] == "sink" {
+        if name.trim_end() == "sink" {
             continue;
         }
-        let fields: Vec<&str> = stat[close + 2..].split(' ').collect();
-        let field = |i: usize| {
-            fields
-                .get(i)
-                .and_then(|f| f.parse::<u64>().ok())
-                .unwrap_or(0)
-        };
-        ticks += field(11) + field(12);
+        // "<ns on CPU> <ns waiting> <time slices>"
+        let on_cpu = schedstat.split(' ').next().and_then(|f| f.parse().ok());
+        ns += on_cpu.unwrap_or(0);
     }
-    ticks
+    ns
 }
 
 struct Variant {
@@ -164,7 +157,7 @@ struct Variant {
     rps: Vec<f64>,
     latencies: Vec<Duration>,
     requests: usize,
-    cpu_ticks: u64,
+    cpu_ns: u64,
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -186,7 +179,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         rps: Vec::new(),
         latencies: Vec::new(),
         requests: 0,
-        cpu_ticks: 0,
+        cpu_ns: 0,
     };
     let mut variants = vec![
         variant("bare", serve(app())),
@@ -223,9 +216,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // Rotate the order each round so no variant always goes first.
         for i in 0..count {
             let v = &mut variants[(i + r) % count];
-            let cpu_before = server_cpu_ticks();
+            let cpu_before = server_cpu_ns();
             let (rps, latencies) = round(&load, v.addr);
-            v.cpu_ticks += server_cpu_ticks() - cpu_before;
+            v.cpu_ns += server_cpu_ns() - cpu_before;
             v.requests += latencies.len();
             v.rps.push(rps);
             v.latencies.extend(latencies);
@@ -239,12 +232,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "  {:<22} {:>11} {:>8} {:>10} {:>14} {:>9}",
         "variant", "median req/s", "of bare", "p99", "server CPU/req", "capacity"
     );
-    let tick = Duration::from_secs(1) / 100; // USER_HZ on Linux
     let (mut bare_rps, mut bare_cpu) = (0.0, Duration::ZERO);
     for v in &mut variants {
         v.rps.sort_by(f64::total_cmp);
         let rps = v.rps[v.rps.len() / 2];
-        let cpu = tick * v.cpu_ticks as u32 / v.requests.max(1) as u32;
+        let cpu = Duration::from_nanos(v.cpu_ns / v.requests.max(1) as u64);
         if v.name == "bare" {
             (bare_rps, bare_cpu) = (rps, cpu);
         }
