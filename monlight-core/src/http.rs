@@ -1,11 +1,11 @@
 //! Minimal HTTP/1.1 client framing over `embedded-io` (blocking) and
 //! `embedded-io-async`, for socket-level transports (Embassy, a modem, your
 //! own). One request per connection, `Connection: close`, and a bounded read
-//! of the answer: status, headers, and a prefix of the body (enough for a
-//! 429's `retry_after`).
+//! of the answer: its head, and for a 429 the start of its body (its
+//! `retry_after`), read until the server closes.
 //!
-//! Hand-written rather than `httparse`: we need only the status code and
-//! `Content-Length`, and on a device every kilobyte of `.text` counts.
+//! Hand-written rather than `httparse`: we need only the status code, and
+//! on a device every kilobyte of `.text` counts.
 
 use crate::decimal::Decimal;
 use crate::transport::{Endpoint, Outcome, TransportError};
@@ -167,20 +167,20 @@ impl HeadWriter<'_> {
 pub struct ResponseHead {
     /// The status code.
     pub status: u16,
-    /// `Content-Length`, if present and valid.
-    pub content_length: Option<usize>,
     /// Bytes up to and including the blank line.
     pub len: usize,
 }
 
 /// Parses a response head from the start of `bytes`: `Ok(None)` while
-/// incomplete, an error as soon as it cannot be HTTP/1.x.
+/// incomplete, an error as soon as it cannot be HTTP/1.x. Only the status
+/// line is read: nothing in the headers changes what a client does with
+/// the answer.
 ///
 /// ```
 /// use monlight_core::http::parse_response_head;
 ///
 /// let head = parse_response_head(b"HTTP/1.1 202 Accepted\r\ncontent-length: 2\r\n\r\n{}").unwrap().unwrap();
-/// assert_eq!((head.status, head.content_length, head.len), (202, Some(2), 44));
+/// assert_eq!((head.status, head.len), (202, 44));
 /// assert_eq!(parse_response_head(b"HTTP/1.1 20"), Ok(None));
 /// assert!(parse_response_head(b"SSH-2.0-OpenSSH\r\n").is_err());
 /// ```
@@ -194,50 +194,31 @@ pub fn parse_response_head(bytes: &[u8]) -> Result<Option<ResponseHead>, HttpErr
     let Some(end) = bytes.windows(4).position(|w| w == b"\r\n\r\n") else {
         return Ok(None);
     };
-    // Split at '\n', every line but the last keeps its '\r'.
-    let mut lines = bytes[..end].split(|&b| b == b'\n');
-    // "HTTP/1.x SSS reason"
-    let status = match lines.next().unwrap_or_default() {
-        [b'H', b'T', b'T', b'P', b'/', b'1', b'.', _, b' ', code @ ..] => {
-            let (code, rest) = code.split_at(code.len().min(3));
-            match (parse_decimal(code), rest.first()) {
-                (Some(status), None | Some(b' ' | b'\r')) if code.len() == 3 => status as u16,
-                _ => return Err(HttpError::Malformed),
-            }
-        }
+    // "HTTP/1.x SSS reason\r\n", the reason optional.
+    let status = match &bytes[..end] {
+        [
+            _,
+            _,
+            _,
+            _,
+            _,
+            _,
+            _,
+            _,
+            b' ',
+            hundreds @ (b'1'..=b'9'),
+            tens @ (b'0'..=b'9'),
+            ones @ (b'0'..=b'9'),
+            rest @ ..,
+        ] if matches!(rest.first(), None | Some(b' ' | b'\r')) => [hundreds, tens, ones]
+            .iter()
+            .fold(0, |status, d| status * 10 + u16::from(*d - b'0')),
         _ => return Err(HttpError::Malformed),
     };
-    let mut content_length = None;
-    for line in lines {
-        let colon = line
-            .iter()
-            .position(|&b| b == b':')
-            .ok_or(HttpError::Malformed)?;
-        if line[..colon].eq_ignore_ascii_case(b"content-length") {
-            content_length = parse_decimal(&line[colon + 1..]);
-        }
-    }
     Ok(Some(ResponseHead {
         status,
-        content_length,
         len: end + 4,
     }))
-}
-
-/// Digits with optional blanks (and a line's `\r`) around them.
-fn parse_decimal(text: &[u8]) -> Option<usize> {
-    let (mut value, mut digits, mut ended) = (0usize, 0, false);
-    for &b in text {
-        match b {
-            b'0'..=b'9' if !ended => {
-                value = value.checked_mul(10)?.checked_add(usize::from(b - b'0'))?;
-                digits += 1;
-            }
-            b' ' | b'\t' | b'\r' => ended = digits > 0,
-            _ => return None,
-        }
-    }
-    (digits > 0).then_some(value)
 }
 
 /// Progress of reading an answer into a fixed buffer.
@@ -256,17 +237,17 @@ impl<'b> ResponseReader<'b> {
         }
     }
 
-    /// Where the next read goes, or `None` when reading is over.
+    /// Where the next read goes, or `None` when reading is over: after the
+    /// head, unless the status is 429, whose body names the pause; that
+    /// body is read until the server closes (it must, after answering a
+    /// request with `Connection: close`) or the buffer is full.
     fn space(&mut self) -> Result<Option<&mut [u8]>, HttpError> {
-        if let Some(head) = self.head {
-            let wanted = head
-                .content_length
-                .map_or(usize::MAX, |cl| head.len.saturating_add(cl));
-            let end = wanted.min(self.buf.len());
-            return Ok((self.filled < end).then(|| &mut self.buf[self.filled..end]));
-        }
-        if self.filled == self.buf.len() {
-            return Err(HttpError::HeadersTooLarge);
+        let done = self.head.is_some_and(|head| head.status != 429);
+        if done || self.filled == self.buf.len() {
+            return match self.head {
+                Some(_) => Ok(None),
+                None => Err(HttpError::HeadersTooLarge),
+            };
         }
         Ok(Some(&mut self.buf[self.filled..]))
     }
@@ -295,9 +276,10 @@ impl<'b> ResponseReader<'b> {
     }
 }
 
-/// Writes one request on `stream` and reads its answer into `buf` (which
-/// bounds the read: headers larger than `buf` are an error; a body is read
-/// only as far as `buf` allows). `buf` also serves to build the head.
+/// Writes one request on `stream` and reads its answer into `buf`: the
+/// head (larger than `buf` is an error) and, for a 429 only, as much of
+/// the body as `buf` holds or the server sends before it closes. `buf` also
+/// serves to build the head.
 ///
 /// The caller opens and closes the connection and bounds the time.
 pub fn exchange<S: embedded_io::Read + embedded_io::Write>(
