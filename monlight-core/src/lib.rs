@@ -82,7 +82,7 @@ pub use report::{
 };
 pub use stats::Stats;
 pub use timestamp::{MAX_UNIX_SECONDS, UtcTimestamp};
-pub use traceback::{ThrowSite, short_type_name, write_short_traceback, write_traceback};
+pub use traceback::{ThrowSite, short_type_name, write_throw_site, write_traceback};
 pub use transport::{
     AsyncTransport, DEFAULT_RETRY_AFTER_SECS, Endpoint, MAX_RETRY_AFTER_SECS, Outcome, Transport,
     TransportError,

@@ -95,36 +95,21 @@ where
     Ok(())
 }
 
-/// [`write_traceback`] for a message that is plain text, with no causes:
-/// it needs no `core::fmt` machinery (about 1 KB of `.text` on a device
-/// that otherwise does without).
+/// The traceback of a report whose message is sent on its own and that
+/// has no stack to show (firmware): the throw site alone, the line the
+/// tracker groups by. Its text comes from the compiler (`file!()`,
+/// `Location`), never from a message, so it cannot look like a Python
+/// frame.
 ///
 /// ```
-/// use monlight_core::{ThrowSite, write_short_traceback};
+/// use monlight_core::{ThrowSite, write_throw_site};
 ///
 /// let site = ThrowSite { file: "src/main.rs", line: 7, column: 5 };
 /// let mut text = String::new();
-/// write_short_traceback(&mut text, site, "SensorTimeout", "no answer").unwrap();
-/// assert_eq!(text, "at src/main.rs:7:5\nSensorTimeout: no answer\n");
+/// write_throw_site(&mut text, site).unwrap();
+/// assert_eq!(text, "at src/main.rs:7:5\n");
 /// ```
-pub fn write_short_traceback<W: Write>(
-    out: &mut W,
-    site: ThrowSite<'_>,
-    type_path: &str,
-    message: &str,
-) -> fmt::Result {
-    let mut text = write_head(out, site, type_path)?;
-    text.write_str(message)?;
-    text.write_str("\n")
-}
-
-/// Writes `at <file>:<line>:<col>` and `<type>: `, and returns the writer
-/// for the rest, which keeps text from forming Python frames.
-fn write_head<'w, W: Write>(
-    out: &'w mut W,
-    site: ThrowSite<'_>,
-    type_path: &str,
-) -> Result<NoPythonFrames<'w, W>, fmt::Error> {
+pub fn write_throw_site<W: Write>(out: &mut W, site: ThrowSite<'_>) -> fmt::Result {
     out.write_str("at ")?;
     out.write_str(site.file)?;
     for number in [site.line, site.column] {
@@ -135,7 +120,17 @@ fn write_head<'w, W: Write>(
             out.write_char(char::from(digit))?;
         }
     }
-    out.write_char('\n')?;
+    out.write_char('\n')
+}
+
+/// Writes `at <file>:<line>:<col>` and `<type>: `, and returns the writer
+/// for the rest, which keeps text from forming Python frames.
+fn write_head<'w, W: Write>(
+    out: &'w mut W,
+    site: ThrowSite<'_>,
+    type_path: &str,
+) -> Result<NoPythonFrames<'w, W>, fmt::Error> {
+    write_throw_site(out, site)?;
     let mut text = NoPythonFrames { out, tail: [0; 5] };
     text.write_str(type_path)?;
     text.write_str(": ")?;

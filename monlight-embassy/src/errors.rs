@@ -3,7 +3,7 @@
 
 use monlight_core::{
     ErrorReport, HeaderFilter, ReportError, RequestContext, ThrowSite, encode_error_report,
-    write_short_traceback,
+    write_throw_site,
 };
 
 use crate::text::{ErrorMessage, FixedText};
@@ -16,8 +16,9 @@ pub const ERROR_MESSAGE_BYTES: usize = 128;
 /// file; the server groups by it, so a cut path still groups the same).
 pub const ERROR_FILE_BYTES: usize = 64;
 
-/// The traceback as sent: `at <file>:<line>:<col>`, then `<type>: <message>`.
-const TRACEBACK_BYTES: usize = ERROR_FILE_BYTES + ERROR_MESSAGE_BYTES + 256;
+/// The traceback as sent: `at <file>:<line>:<col>` (two `u32`s of up to
+/// ten digits).
+const TRACEBACK_BYTES: usize = ERROR_FILE_BYTES + 32;
 
 /// The `exception_type` of a crash recorded by [`CrashSlot`](crate::CrashSlot).
 pub const PANIC_EXCEPTION_TYPE: &str = "panic";
@@ -59,14 +60,10 @@ impl PendingError {
             line: self.line,
             column: self.column,
         };
-        let mut traceback = FixedText::<TRACEBACK_BYTES>::default();
-        // The writer never fails; a traceback too long is cut.
-        let _ = write_short_traceback(
-            &mut traceback.writer(),
-            site,
-            self.exception_type,
-            self.message.as_str(),
-        );
+        // The type and message have fields of their own; the site is the
+        // line the tracker groups by. It always fits.
+        let mut traceback = heapless::String::<TRACEBACK_BYTES>::new();
+        let _ = write_throw_site(&mut traceback, site);
         let report = ErrorReport {
             project,
             environment,
