@@ -113,25 +113,28 @@ impl core::fmt::Display for Outcome {
 fn parse_retry_after(body: &[u8]) -> Option<u32> {
     const KEY: &[u8] = b"\"retry_after\"";
     let at = body.windows(KEY.len()).position(|w| w == KEY)? + KEY.len();
-    let rest = body[at..]
-        .trim_ascii_start()
-        .strip_prefix(b":")?
-        .trim_ascii_start();
-    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
-    if digits == 0 {
-        return None;
+    // One pass: blanks, a colon, blanks, digits, then a fraction or
+    // exponent whose first non-zero digit rounds up (wait at least as long
+    // as asked).
+    let (mut colon, mut secs, mut fraction) = (false, None::<u32>, false);
+    for &b in &body[at..] {
+        match b {
+            b' ' | b'\t' | b'\r' | b'\n' if secs.is_none() => {}
+            b':' if !colon => colon = true,
+            b'0'..=b'9' if colon && !fraction => {
+                let whole = secs.unwrap_or(0).saturating_mul(10);
+                secs = Some(whole.saturating_add(u32::from(b - b'0')));
+            }
+            b'.' | b'e' | b'E' if secs.is_some() && !fraction => fraction = true,
+            b'1'..=b'9' if fraction => {
+                secs = secs.map(|s| s.saturating_add(1));
+                break;
+            }
+            b'0' | b'+' | b'-' if fraction => {}
+            _ => break,
+        }
     }
-    let whole = rest[..digits].iter().fold(0u32, |acc, d| {
-        acc.saturating_mul(10).saturating_add(u32::from(d - b'0'))
-    });
-    // A fraction ("2.5") or exponent rounds up: wait at least as long as asked.
-    let more = matches!(rest.get(digits), Some(b'.' | b'e' | b'E'))
-        && rest[digits + 1..]
-            .iter()
-            .take_while(|b| b.is_ascii_digit() || matches!(b, b'+' | b'-'))
-            .any(|b| (b'1'..=b'9').contains(b));
-    let secs = if more { whole.saturating_add(1) } else { whole };
-    Some(secs.min(MAX_RETRY_AFTER_SECS))
+    secs.map(|s| s.min(MAX_RETRY_AFTER_SECS))
 }
 
 /// Why a request got no usable answer.
