@@ -60,28 +60,30 @@ impl<'o> JsonWriter<'o> {
             if !needs_escape(b) {
                 continue;
             }
-            self.raw(&bytes[run..i])?;
-            let short: &[u8] = match b {
-                b'"' => b"\\\"",
-                b'\\' => b"\\\\",
-                0x08 => b"\\b",
-                b'\t' => b"\\t",
-                b'\n' => b"\\n",
-                0x0c => b"\\f",
-                b'\r' => b"\\r",
-                _ => &[
+            self.raw(bytes.get(run..i)?)?;
+            let short = match b {
+                b'"' | b'\\' => b,
+                0x08 => b'b',
+                b'\t' => b't',
+                b'\n' => b'n',
+                0x0c => b'f',
+                b'\r' => b'r',
+                _ => 0,
+            };
+            match short {
+                0 => self.raw(&[
                     b'\\',
                     b'u',
                     b'0',
                     b'0',
                     HEX[usize::from(b >> 4)],
                     HEX[usize::from(b & 0xf)],
-                ],
-            };
-            self.raw(short)?;
+                ])?,
+                _ => self.raw(&[b'\\', short])?,
+            }
             run = i + 1;
         }
-        self.raw(&bytes[run..])
+        self.raw(bytes.get(run..)?)
     }
 
     /// Any serializable value (a report's `extra`), leaving `keep` bytes
