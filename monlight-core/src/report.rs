@@ -181,20 +181,15 @@ pub fn encode_error_report<E: Serialize>(
     let room = limit
         .checked_sub(w.pos + keep)
         .ok_or(ReportError::TooLarge)?;
-    let (message_room, traceback_room) = share(
-        room,
-        escaped_len(report.message),
-        escaped_len(report.traceback),
-    );
+    let lengths = [escaped_len(report.message), escaped_len(report.traceback)];
+    let rooms = share(room, lengths[0], lengths[1]);
     let texts = [
-        (Text::fit(report.message, message_room), ",\"message\":"),
-        (
-            Text::fit(report.traceback, traceback_room),
-            ",\"traceback\":",
-        ),
+        (",\"message\":", report.message, lengths[0], rooms.0),
+        (",\"traceback\":", report.traceback, lengths[1], rooms.1),
     ];
-    for (text, key) in texts {
+    for (key, text, escaped, room) in texts {
         w.raw(key.as_bytes()).ok_or(ReportError::TooLarge)?;
+        let text = Text::fit(text, escaped, room);
         text.write(&mut w).ok_or(ReportError::TooLarge)?;
     }
     w.raw(b"}").ok_or(ReportError::TooLarge)?;
@@ -246,9 +241,10 @@ struct Text<'a> {
 
 impl<'a> Text<'a> {
     /// The longest prefix that, quoted and with the marker, escapes to at
-    /// most `room` bytes beyond its empty quotes.
-    fn fit(s: &'a str, room: usize) -> Self {
-        if escaped_len(s) <= room {
+    /// most `room` bytes beyond its empty quotes (`escaped`: `s`'s escaped
+    /// length).
+    fn fit(s: &'a str, escaped: usize, room: usize) -> Self {
+        if escaped <= room {
             return Self {
                 head: s,
                 truncated: false,
