@@ -284,13 +284,14 @@ impl<'a> Text<'a> {
 
 /// The exception type, cut at 200 characters (the server's limit).
 fn exception_type(s: &str) -> &str {
-    let cut = s
-        .bytes()
-        .enumerate()
-        .filter(|&(_, b)| starts_char(b))
-        .nth(MAX_EXCEPTION_TYPE_CHARS);
-    match cut {
-        Some((cut, _)) => s.get(..cut).unwrap_or(s),
-        None => s,
+    let mut chars = 0;
+    for (i, &b) in s.as_bytes().iter().enumerate() {
+        if starts_char(b) {
+            if chars == MAX_EXCEPTION_TYPE_CHARS {
+                return s.get(..i).unwrap_or(s);
+            }
+            chars += 1;
+        }
     }
+    s
 }
