@@ -326,9 +326,11 @@ fn write_item(
 fn write_head(w: &mut JsonWriter<'_>, name: &[u8], kind: MetricKind) -> Option<()> {
     w.raw(b"{\"name\":")?;
     w.string(name)?;
-    w.raw(b",\"type\":\"")?;
-    w.raw(kind.as_str().as_bytes())?;
-    w.raw(b"\",\"value\":")
+    w.raw(match kind {
+        MetricKind::Counter => b",\"type\":\"counter\",\"value\":",
+        MetricKind::Histogram => b",\"type\":\"histogram\",\"value\":",
+        MetricKind::Gauge => b",\"type\":\"gauge\",\"value\":",
+    })
 }
 
 /// `,"labels":{..}`, nothing without labels.
@@ -336,19 +338,17 @@ fn write_labels<'l>(
     w: &mut JsonWriter<'_>,
     labels: impl ExactSizeIterator<Item = (&'l [u8], &'l [u8])>,
 ) -> Option<()> {
-    if labels.len() == 0 {
-        return Some(());
-    }
-    w.raw(b",\"labels\":{")?;
-    for (i, (key, value)) in labels.enumerate() {
-        if i > 0 {
-            w.raw(b",")?;
-        }
+    // Each label opens with what comes before it: the key for the first,
+    // a comma for the others.
+    let mut any = false;
+    for (key, value) in labels {
+        w.raw(if any { b"," } else { b",\"labels\":{" })?;
         w.string(key)?;
         w.raw(b":")?;
         w.string(value)?;
+        any = true;
     }
-    w.raw(b"}")
+    if any { w.raw(b"}") } else { Some(()) }
 }
 
 /// `[,"timestamp":..][,"project":..]}`; the last timestamp formatted is
