@@ -11,8 +11,10 @@
 //! - [`MetricsClient`]: `counter`, `histogram`, `gauge`, a bounded buffer and
 //!   a background flush thread;
 //! - [`install_panic_hook`]: panics reported as errors;
-//! - [`BlockingHttp`] / [`AsyncHttp`]: the reqwest transports, also usable
-//!   with `monlight-core`'s flush engine directly.
+//! - [`BlockingHttp`] / [`AsyncHttp`]: the transports (plain `http://`
+//!   over std sockets with `monlight-core`'s framing, `https://` and
+//!   proxies through reqwest), also usable with `monlight-core`'s flush
+//!   engine directly.
 //!
 //! ```
 //! use monlight_std::{ErrorClient, MetricsClient, RequestContext};

@@ -661,8 +661,9 @@ impl Worker {
     }
 }
 
-/// The flush thread: owns the HTTP client (a blocking reqwest client must
-/// live outside any async runtime), the encode buffer and the flusher.
+/// The flush thread: owns the transport (for `https://`, a blocking
+/// reqwest client, which must live outside any async runtime), the encode
+/// buffer and the flusher.
 fn run_worker(shared: &Shared, inbox: &mpsc::Receiver<Command>) {
     let config = &shared.config;
     let mut transport = match BlockingHttp::new(&config.base_url, &config.api_key, config.timeout) {
