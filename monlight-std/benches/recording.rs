@@ -91,9 +91,18 @@ fn bench_threads(
     let (spinning, go) = (AtomicU64::new(0), AtomicU64::new(0));
     // (first start, last end) of the round.
     let span = Mutex::new(None::<(Instant, Instant)>);
+    let cores = core_affinity::get_core_ids().unwrap_or_default();
     std::thread::scope(|s| {
-        for _ in 0..threads {
-            s.spawn(|| {
+        for thread in 0..threads as usize {
+            let (wake, end, chunk, spinning, go, span, record) =
+                (&wake, &end, &chunk, &spinning, &go, &span, &record);
+            let core = cores.get(thread).copied();
+            s.spawn(move || {
+                // A core each: otherwise the scheduler may leave both on
+                // one vCPU for a while, and a round measures time slicing.
+                if let Some(core) = core {
+                    core_affinity::set_for_current(core);
+                }
                 for round in 1.. {
                     wake.wait();
                     let n = chunk.load(Ordering::Acquire);
@@ -108,7 +117,7 @@ fn bench_threads(
                         std::hint::spin_loop();
                     }
                     let began = Instant::now();
-                    (0..n).for_each(&record);
+                    (0..n).for_each(record);
                     let ended = Instant::now();
                     let mut span = span.lock().unwrap();
                     *span = Some(match *span {
