@@ -96,7 +96,9 @@ fn bench_threads(
         for thread in 0..threads as usize {
             let (wake, end, chunk, spinning, go, span, record) =
                 (&wake, &end, &chunk, &spinning, &go, &span, &record);
-            let core = cores.get(thread).copied();
+            // From the last core down: the first core takes most of the
+            // machine's interrupts.
+            let core = cores.iter().rev().nth(thread).copied();
             s.spawn(move || {
                 // A core each: otherwise the scheduler may leave both on
                 // one vCPU for a while, and a round measures time slicing.
