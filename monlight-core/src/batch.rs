@@ -336,7 +336,7 @@ fn write_head(w: &mut JsonWriter<'_>, name: &[u8], kind: MetricKind) -> Option<(
 /// `,"labels":{..}`, nothing without labels.
 fn write_labels<'l>(
     w: &mut JsonWriter<'_>,
-    labels: impl ExactSizeIterator<Item = (&'l [u8], &'l [u8])>,
+    labels: impl Iterator<Item = (&'l [u8], &'l [u8])>,
 ) -> Option<()> {
     // Each label opens with what comes before it: the key for the first,
     // a comma for the others.

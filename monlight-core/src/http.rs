@@ -194,7 +194,8 @@ pub fn parse_response_head(bytes: &[u8]) -> Result<Option<ResponseHead>, HttpErr
     let Some(end) = bytes.windows(4).position(|w| w == b"\r\n\r\n") else {
         return Ok(None);
     };
-    // "HTTP/1.x SSS reason\r\n", the reason optional.
+    // "HTTP/1.x SSS reason\r\n", the reason optional (`HTTP/1.` was
+    // checked above).
     let status = match &bytes[..end] {
         [
             _,
