@@ -207,8 +207,6 @@ impl<'p> Flusher<'p> {
     }
 
     /// Takes the next batch unless paused or this flush's share is sent.
-    /// The buffer is locked for a few points at a time (`points_per_lock`),
-    /// so recording never waits for a whole batch to be encoded.
     fn next_batch<B: BufferAccess>(
         &self,
         buffer: &B,
@@ -225,6 +223,24 @@ impl<'p> Flusher<'p> {
             return None;
         }
         let mut writer = BatchWriter::new(out, self.limits);
+        self.fill_batch(buffer, &mut writer, budget, report);
+        writer.finish()
+    }
+
+    /// Moves up to `budget` of `buffer`'s oldest points into `writer`
+    /// (fewer if the batch fills), taking them off `budget`. The buffer is
+    /// locked for a few points at a time (`points_per_lock`), so recording
+    /// never waits for a whole batch to be encoded. Points too large for
+    /// any batch are dropped and counted, in `report` too. With
+    /// [`Flusher::send_batch`], this builds batches that also hold points
+    /// from elsewhere (monlight-std's per-thread rings).
+    pub fn fill_batch<B: BufferAccess>(
+        &self,
+        buffer: &B,
+        writer: &mut BatchWriter<'_>,
+        budget: &mut usize,
+        report: &mut FlushReport,
+    ) {
         while *budget > 0 && !writer.is_full() {
             let step = (*budget).min(self.points_per_lock);
             let (taken, oversize) = buffer.with_buffer(|b| {
@@ -238,7 +254,6 @@ impl<'p> Flusher<'p> {
                 break; // the buffer is empty or the batch is full
             }
         }
-        writer.finish()
     }
 
     /// Counts a batch's outcome and starts a pause on 429.

@@ -461,8 +461,8 @@ impl Shared {
         self.buffer.lock().len() + staged
     }
 
-    /// Sends what is buffered, then what is staged (all of it, or whole
-    /// batches of it).
+    /// Sends what is buffered and staged (all of it, or whole batches of
+    /// it).
     fn flush<T: Transport>(
         &self,
         flusher: &mut Flusher<'_>,
@@ -471,12 +471,10 @@ impl Shared {
         now_ms: u64,
         drain: Drain,
     ) -> FlushReport {
-        let mut report = flusher.flush(&self.buffer, transport, out, now_ms);
         let project = self.config.project.as_deref();
         let at = (project, now_ms, drain);
         self.staging
-            .flush(flusher, &self.buffer, transport, out, at, &mut report);
-        report
+            .flush(flusher, &self.buffer, transport, out, at)
     }
 
     fn warn_refused(&self, error: RecordError, name: &str) {

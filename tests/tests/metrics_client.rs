@@ -445,6 +445,38 @@ fn an_early_flush_sends_whole_batches_and_the_interval_the_rest() {
 }
 
 #[test]
+fn a_flush_fills_batches_from_the_buffer_and_the_rings_alike() {
+    let collector = Collector::start();
+    // Never started: the thread's default ring (2,730 points) fills, and
+    // the rest goes to the shared buffer.
+    let metrics = client(&collector);
+    let recorded: u32 = 10_000;
+    for i in 0..recorded {
+        metrics.histogram("latency_seconds", f64::from(i), &[("route", "/")]);
+    }
+    let report = metrics.flush().expect("flushed");
+    assert_eq!((report.sent, report.batches), (recorded, 10), "{report:?}");
+    let sizes: Vec<usize> = collector
+        .requests()
+        .iter()
+        .map(|r| {
+            serde_json::from_slice::<Vec<serde_json::Value>>(&r.body)
+                .unwrap()
+                .len()
+        })
+        .collect();
+    assert_eq!(sizes, [1_000; 10], "no short batch where the buffer ends");
+    let mut values: Vec<f64> = collector
+        .metrics()
+        .iter()
+        .map(|m| m["value"].as_f64().unwrap())
+        .collect();
+    values.sort_by(f64::total_cmp);
+    let expected: Vec<f64> = (0..recorded).map(f64::from).collect();
+    assert_eq!(values, expected, "all, none twice");
+}
+
+#[test]
 fn registered_series_record_what_the_per_call_api_records() {
     let collector = Collector::start();
     let metrics = client(&collector);
