@@ -9,7 +9,7 @@ use std::future::Future;
 use std::net::IpAddr;
 use std::time::{Duration as StdDuration, Instant as StdInstant};
 
-use common::TokioTcp;
+use common::{TokioTcp, stored_values};
 use embassy_futures::select::{Either, select};
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
 use embassy_time::Duration;
@@ -108,16 +108,6 @@ fn record_gauges(monlight: &Device, count: usize) {
             )
             .unwrap();
     }
-}
-
-fn stored_values(collector: &Collector) -> Vec<f64> {
-    let mut values: Vec<f64> = collector
-        .metrics()
-        .iter()
-        .map(|m| m["value"].as_f64().unwrap())
-        .collect();
-    values.sort_by(f64::total_cmp);
-    values
 }
 
 #[tokio::test]

@@ -178,16 +178,7 @@ fn points_2500_in_one_flush_arrive_in_3_batches() {
     let report = metrics.flush().unwrap();
     assert_eq!((report.batches, report.sent, report.dropped), (3, 2500, 0));
     assert_eq!(collector.metrics().len(), 2500);
-    let sizes: Vec<usize> = collector
-        .requests()
-        .iter()
-        .map(|r| {
-            serde_json::from_slice::<Vec<serde_json::Value>>(&r.body)
-                .unwrap()
-                .len()
-        })
-        .collect();
-    assert_eq!(sizes, [1000, 1000, 500]);
+    assert_eq!(common::batch_sizes(&collector), [1000, 1000, 500]);
 }
 
 #[test]
@@ -456,24 +447,17 @@ fn a_flush_fills_batches_from_the_buffer_and_the_rings_alike() {
     }
     let report = metrics.flush().expect("flushed");
     assert_eq!((report.sent, report.batches), (recorded, 10), "{report:?}");
-    let sizes: Vec<usize> = collector
-        .requests()
-        .iter()
-        .map(|r| {
-            serde_json::from_slice::<Vec<serde_json::Value>>(&r.body)
-                .unwrap()
-                .len()
-        })
-        .collect();
-    assert_eq!(sizes, [1_000; 10], "no short batch where the buffer ends");
-    let mut values: Vec<f64> = collector
-        .metrics()
-        .iter()
-        .map(|m| m["value"].as_f64().unwrap())
-        .collect();
-    values.sort_by(f64::total_cmp);
+    assert_eq!(
+        common::batch_sizes(&collector),
+        [1_000; 10],
+        "no short batch where the buffer ends"
+    );
     let expected: Vec<f64> = (0..recorded).map(f64::from).collect();
-    assert_eq!(values, expected, "all, none twice");
+    assert_eq!(
+        common::stored_values(&collector),
+        expected,
+        "all, none twice"
+    );
 }
 
 #[test]

@@ -45,6 +45,30 @@ pub(crate) fn all_logs() -> Vec<String> {
     LINES.lock().unwrap_or_else(|e| e.into_inner()).clone()
 }
 
+/// The values of every metric point the collector stored, sorted.
+pub(crate) fn stored_values(collector: &monlight_tests::Collector) -> Vec<f64> {
+    let mut values: Vec<f64> = collector
+        .metrics()
+        .iter()
+        .map(|m| m["value"].as_f64().unwrap())
+        .collect();
+    values.sort_by(f64::total_cmp);
+    values
+}
+
+/// The number of items in each request the collector received.
+pub(crate) fn batch_sizes(collector: &monlight_tests::Collector) -> Vec<usize> {
+    collector
+        .requests()
+        .iter()
+        .map(|r| {
+            serde_json::from_slice::<Vec<serde_json::Value>>(&r.body)
+                .unwrap()
+                .len()
+        })
+        .collect()
+}
+
 /// A base URL where nothing listens.
 pub(crate) fn dead_url() -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
