@@ -68,8 +68,15 @@ fn recording_allocates_nothing_and_memory_stays_flat_while_the_collector_is_down
     std::thread::sleep(Duration::from_millis(200));
     let grown = dhat::HeapStats::get().curr_bytes.saturating_sub(baseline);
     let stats = metrics.stats();
-    assert!(stats.dropped_full > 0, "far beyond capacity: {stats:?}");
+    // Far beyond what the client holds (a 64 KiB buffer and a 64 KiB ring,
+    // under 4,000 points): lost to a full buffer or, when the flush thread
+    // keeps up (refused connections fail fast), to the failing sends; every
+    // point counted either way.
     assert_eq!(stats.recorded + stats.dropped_full, 1_000_000);
+    assert!(
+        stats.dropped_full + stats.dropped_transport > 990_000,
+        "far beyond capacity: {stats:?}"
+    );
     assert!(grown < 256 << 10, "the heap grew by {grown} bytes");
     metrics.shutdown();
     let stats = metrics.stats();
