@@ -31,16 +31,23 @@ impl Write for SliceWriter<'_> {
         if self.full {
             return Ok(());
         }
-        let room = self.buf.len() - self.len;
-        let mut n = s.len().min(room);
-        while !s.is_char_boundary(n) {
-            n -= 1;
-        }
-        self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
-        self.len += n;
-        self.full = n < s.len();
+        let fits = head(s, self.buf.len() - self.len);
+        let end = self.len + fits.len();
+        self.buf[self.len..end].copy_from_slice(fits.as_bytes());
+        self.len = end;
+        self.full = fits.len() < s.len();
         Ok(())
     }
+}
+
+/// The first `max` bytes of `text`, ending at a character boundary: what
+/// both writers keep of a fragment.
+fn head(text: &str, max: usize) -> &str {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.get(..end).unwrap_or_default()
 }
 
 /// The last `max` bytes of `text`, starting at a character boundary.
@@ -116,13 +123,9 @@ impl<const N: usize> Write for TextWriter<'_, N> {
         if self.full {
             return Ok(());
         }
-        let mut n = s.len().min(N - self.text.len());
-        while !s.is_char_boundary(n) {
-            n -= 1;
-        }
-        // Fits: `n` is at most the room left.
-        let _ = self.text.push_str(s.get(..n).unwrap_or_default());
-        self.full = n < s.len();
+        let fits = head(s, N - self.text.len());
+        let _ = self.text.push_str(fits); // fits: at most the room left
+        self.full = fits.len() < s.len();
         Ok(())
     }
 }
