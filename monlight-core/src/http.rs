@@ -290,8 +290,9 @@ pub fn exchange<S: embedded_io::Read + embedded_io::Write>(
     buf: &mut [u8],
 ) -> Result<Outcome, HttpError> {
     let head_len = head.encode(body.len(), buf)?;
-    stream.write_all(&buf[..head_len]).map_err(io_error)?;
-    stream.write_all(body).map_err(io_error)?;
+    for part in [&buf[..head_len], body] {
+        stream.write_all(part).map_err(io_error)?;
+    }
     stream.flush().map_err(io_error)?;
     let mut reader = ResponseReader::new(buf);
     while let Some(space) = reader.space()? {
