@@ -7,7 +7,7 @@
 //! CPU a batch costs (see BENCHMARKS.md), and a client needs no runtime
 //! thread of reqwest's. `https://` and proxied requests stay with reqwest.
 
-use std::io::{self, Read as _, Write as _};
+use std::io::{self, IoSlice, Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -79,7 +79,7 @@ impl PlainHttp {
             endpoint,
         };
         let mut answer = [0u8; ANSWER_BYTES];
-        let mut stream = DeadlineStream { stream, deadline };
+        let mut stream = DeadlineStream::new(stream, deadline);
         exchange(&mut stream, &head, body, &mut answer)
             .unwrap_or_else(|e| Outcome::Failed(e.into()))
     }
@@ -138,19 +138,36 @@ fn time_left(deadline: Instant) -> io::Result<Duration> {
 struct DeadlineStream {
     stream: TcpStream,
     deadline: Instant,
+    /// Small writes held back to go out with the next one (the head with
+    /// the body, in one `writev`): sent alone, the head is a segment of
+    /// its own that the server wakes up for, 15 to 20 us more CPU per
+    /// batch on loopback.
+    held: Vec<u8>,
 }
 
+/// At most this much is held back: a request head is about 150 bytes.
+const HOLD_BYTES: usize = 1024;
+
 impl DeadlineStream {
+    fn new(stream: TcpStream, deadline: Instant) -> Self {
+        Self {
+            stream,
+            deadline,
+            held: Vec::new(),
+        }
+    }
+
     /// Runs a read or write with the time left; a socket timeout (which
     /// Linux reports as `WouldBlock`) becomes `TimedOut`.
     fn step<T>(
-        &mut self,
+        stream: &mut TcpStream,
+        deadline: Instant,
         set: fn(&TcpStream, Option<Duration>) -> io::Result<()>,
         mut op: impl FnMut(&mut TcpStream) -> io::Result<T>,
     ) -> io::Result<T> {
         loop {
-            set(&self.stream, Some(time_left(self.deadline)?))?;
-            match op(&mut self.stream) {
+            set(stream, Some(time_left(deadline)?))?;
+            match op(stream) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     return Err(io::ErrorKind::TimedOut.into());
@@ -158,6 +175,24 @@ impl DeadlineStream {
                 result => return result,
             }
         }
+    }
+
+    /// Writes what is held and then `buf`, as far as one `writev` goes;
+    /// returns how much of `buf` went.
+    fn write_held_and(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let held = &mut self.held;
+        let n = Self::step(
+            &mut self.stream,
+            self.deadline,
+            TcpStream::set_write_timeout,
+            |s| s.write_vectored(&[IoSlice::new(held), IoSlice::new(buf)]),
+        )?;
+        if n == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        let from_held = n.min(held.len());
+        held.drain(..from_held);
+        Ok(n - from_held)
     }
 }
 
@@ -167,16 +202,35 @@ impl embedded_io::ErrorType for DeadlineStream {
 
 impl embedded_io::Read for DeadlineStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.step(TcpStream::set_read_timeout, |s| s.read(buf))
+        embedded_io::Write::flush(self)?;
+        Self::step(
+            &mut self.stream,
+            self.deadline,
+            TcpStream::set_read_timeout,
+            |s| s.read(buf),
+        )
     }
 }
 
 impl embedded_io::Write for DeadlineStream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.step(TcpStream::set_write_timeout, |s| s.write(buf))
+        if self.held.len() + buf.len() <= HOLD_BYTES {
+            self.held.extend_from_slice(buf);
+            return Ok(buf.len());
+        }
+        loop {
+            // Until some of `buf` went: a write of nothing would be an error.
+            match self.write_held_and(buf)? {
+                0 => continue,
+                n => return Ok(n),
+            }
+        }
     }
 
     fn flush(&mut self) -> io::Result<()> {
+        while !self.held.is_empty() {
+            self.write_held_and(&[])?;
+        }
         Ok(()) // a TcpStream keeps nothing back
     }
 }
