@@ -34,7 +34,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Nothing listens on port 9: flushes fail fast, and are counted.
     let url = "http://127.0.0.1:9";
     // Started, as `setup_monlight` starts it. Its thread's ring holds every
-    // point of the run (22,000 at most, 24 bytes each) under half its size,
+    // point of the run (22,000 at most, 16 bytes each) under half its size,
     // so the count is the recording path a server's threads take: under
     // callgrind, which runs one thread at a time, the flush thread would
     // drain a default-sized ring too late, and most points would take the

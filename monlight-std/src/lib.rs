@@ -66,6 +66,7 @@ mod error_client;
 pub mod integrations;
 mod metrics_client;
 mod panic_hook;
+mod recent;
 mod reportable;
 mod staging;
 mod transport;

@@ -27,7 +27,7 @@ pub const DEFAULT_BUFFER_BYTES: usize = 4 << 20;
 /// by default. Each batch is bounded by `timeout`; this bounds the whole.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Default bytes of per-thread staging: 64 KiB, 2,730 points of 24 bytes,
+/// Default bytes of per-thread staging: 64 KiB, 4,096 points of 16 bytes,
 /// per thread that records (see
 /// [`MetricsClientBuilder::staging_bytes_per_thread`]).
 pub const DEFAULT_STAGING_BYTES_PER_THREAD: usize = 64 << 10;
@@ -83,7 +83,7 @@ impl MetricsClientBuilder {
 
     /// Bytes of staging per recording thread (default
     /// [`DEFAULT_STAGING_BYTES_PER_THREAD`], at most a sixteenth of the
-    /// buffer). Each thread that records appends its points (24 bytes: a
+    /// buffer). Each thread that records appends its points (16 bytes: a
     /// series id, the second, the value) to a ring of its own, without
     /// locks; the flush thread encodes batches straight from the rings, and
     /// flushes early when a ring is half full (whole batches only: the rest
@@ -342,9 +342,41 @@ impl MetricsClient {
         }
     }
 
+    /// The ids of `series` in this client's table (interned now if new),
+    /// for a caller that keeps them and records through
+    /// [`MetricsClient::record_interned`]; `None` if one cannot be staged
+    /// (invalid, staging off, the table full).
+    #[cfg(feature = "axum")] // for the request metrics' route cache
+    pub(crate) fn intern_all<const N: usize>(&self, series: &[Metric<'_>; N]) -> Option<[u32; N]> {
+        let mut ids = [0; N];
+        for (id, series) in ids.iter_mut().zip(series) {
+            *id = self.inner.shared.staging.intern(series)?;
+        }
+        Some(ids)
+    }
+
+    /// Records `points` as [`MetricsClient::record_all`] does, their series
+    /// known by the ids [`MetricsClient::intern_all`] gave: no comparing
+    /// of names and labels.
+    #[cfg(feature = "axum")] // for the request metrics' route cache
+    pub(crate) fn record_interned(&self, ids: &[u32], points: &[Metric<'_>]) {
+        let now = unix_now();
+        for (&id, point) in ids.iter().zip(points) {
+            if !self.inner.stage_interned(Some(id), point.value, now) {
+                self.inner.record_direct(&point.at(now));
+            }
+        }
+    }
+
+    /// This client among all others, living or dropped: never reused.
+    #[cfg(feature = "axum")] // for the request metrics' route cache
+    pub(crate) fn id(&self) -> u64 {
+        self.inner.shared.staging.id()
+    }
+
     /// Registers a counter series once (name and labels validated and
     /// encoded now) and returns a handle that records it cheaply: no
-    /// validation, no lookup per call, 24 bytes into this thread's ring.
+    /// validation, no lookup per call, 16 bytes into this thread's ring.
     /// Use it for a series recorded on a hot path; it records exactly what
     /// [`MetricsClient::counter_by`] would. The handle keeps the client
     /// alive like a clone.
@@ -512,6 +544,16 @@ impl Inner {
         }
     }
 
+    /// Stages a point of the interned series `id`; `false` if it must go
+    /// to the buffer directly (no id, no ring, a full one, a non-finite
+    /// value), where it is validated, counted and logged per call.
+    fn stage_interned(&self, id: Option<u32>, value: f64, unix_seconds: u64) -> bool {
+        id.is_some_and(|id| {
+            self.stage(|s| s.push_series(id, value, unix_seconds))
+                .is_ok()
+        })
+    }
+
     /// Records `point` in the buffer directly: validated, counted and
     /// logged as always.
     fn record_direct(&self, point: &Metric<'_>) {
@@ -591,10 +633,7 @@ impl Series {
     pub fn record(&self, value: f64) {
         let now = unix_now();
         let inner = &self.client.inner;
-        let staged = self
-            .id
-            .is_some_and(|id| inner.stage(|s| s.push_series(id, value, now)).is_ok());
-        if !staged {
+        if !inner.stage_interned(self.id, value, now) {
             // Not staged (no ring, too long, a non-finite value): the
             // buffer validates, counts and logs it as a per-call point.
             let mut labels = [("", ""); monlight_core::limits::MAX_LABELS];

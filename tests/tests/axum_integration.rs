@@ -365,3 +365,67 @@ async fn the_metrics_layer_works_on_any_tower_service() {
         &json!({"endpoint": "/raw/7", "method": "DELETE", "status": "204"})
     );
 }
+
+/// Counts of `http_requests_total` per (endpoint, status) at `collector`.
+fn requests_by_route(collector: &Collector) -> std::collections::BTreeMap<(String, String), u32> {
+    let mut counts = std::collections::BTreeMap::new();
+    for counter in series(&collector.metrics(), "http_requests_total") {
+        let labels = &counter["labels"];
+        let key = (
+            labels["endpoint"].as_str().unwrap().to_owned(),
+            labels["status"].as_str().unwrap().to_owned(),
+        );
+        *counts.entry(key).or_default() += 1;
+    }
+    counts
+}
+
+/// One runtime thread serves everything, so both apps share its cache of
+/// the routes seen: each client still gets its own series, and more
+/// (route, method, status) than the cache holds keep their labels.
+#[tokio::test(flavor = "current_thread")]
+async fn routes_seen_before_keep_their_labels_per_client_and_beyond_the_cache() {
+    let app = |metrics: &MetricsClient| {
+        Router::new()
+            .route("/users/{id}", get(|| async { "user" }))
+            .route(
+                "/status/{code}",
+                get(|Path(code): Path<u16>| async move {
+                    http::StatusCode::from_u16(code).unwrap()
+                }),
+            )
+            .layer(RequestMetricsLayer::new(metrics.clone()))
+    };
+    let (a, b) = (Collector::start(), Collector::start());
+    let metrics_a = MetricsClient::new(&a.url(), a.api_key()).unwrap();
+    let metrics_b = MetricsClient::new(&b.url(), b.api_key()).unwrap();
+    let (base_a, base_b) = (serve(app(&metrics_a)).await, serve(app(&metrics_b)).await);
+
+    // B's first series is another route than A's: ids of A's series in
+    // B's table would be the wrong series.
+    assert_eq!(call(&base_a, "GET", "/users/1", None).await.status, 200);
+    assert_eq!(call(&base_b, "GET", "/status/418", None).await.status, 418);
+    assert_eq!(call(&base_b, "GET", "/users/1", None).await.status, 200);
+    // 70 statuses, twice: more than a thread remembers.
+    for _ in 0..2 {
+        for code in 200..270 {
+            let path = format!("/status/{code}");
+            assert_eq!(call(&base_a, "GET", &path, None).await.status, code);
+        }
+    }
+    tokio::task::spawn_blocking(move || (metrics_a.flush(), metrics_b.flush()))
+        .await
+        .unwrap();
+
+    let mut expected_a = std::collections::BTreeMap::new();
+    expected_a.insert(("/users/{id}".to_owned(), "200".to_owned()), 1);
+    for code in 200..270 {
+        expected_a.insert(("/status/{code}".to_owned(), code.to_string()), 2);
+    }
+    assert_eq!(requests_by_route(&a), expected_a);
+    let expected_b = [
+        (("/status/{code}".to_owned(), "418".to_owned()), 1),
+        (("/users/{id}".to_owned(), "200".to_owned()), 1),
+    ];
+    assert_eq!(requests_by_route(&b), expected_b.into_iter().collect());
+}

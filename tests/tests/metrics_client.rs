@@ -396,11 +396,11 @@ fn a_half_full_buffer_is_flushed_before_the_interval() {
 #[test]
 fn an_early_flush_sends_whole_batches_and_the_interval_the_rest() {
     let collector = Collector::start();
-    // A ring of 10,922 points asks for a flush when half full; the
-    // interval never comes until `flush()`.
+    // A ring of 10,240 points (16 bytes each) asks for a flush when half
+    // full; the interval never comes until `flush()`.
     let metrics = MetricsClient::builder(collector.url(), collector.api_key())
         .flush_interval(Duration::from_secs(3600))
-        .staging_bytes_per_thread(256 << 10)
+        .staging_bytes_per_thread(160 << 10)
         .build()
         .unwrap();
     metrics.start();
@@ -438,7 +438,7 @@ fn an_early_flush_sends_whole_batches_and_the_interval_the_rest() {
 #[test]
 fn a_flush_fills_batches_from_the_buffer_and_the_rings_alike() {
     let collector = Collector::start();
-    // Never started: the thread's default ring (2,730 points) fills, and
+    // Never started: the thread's default ring (4,096 points) fills, and
     // the rest goes to the shared buffer.
     let metrics = client(&collector);
     let recorded: u32 = 10_000;

@@ -1,6 +1,7 @@
 //! `http_requests_total` and `http_request_duration_seconds` for every
 //! request, labelled `method`, `endpoint` (the route template) and `status`.
 
+use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -10,6 +11,7 @@ use axum::extract::MatchedPath;
 use http::{Method, Request, Response, StatusCode, Uri};
 use tower::{Layer, Service};
 
+use crate::recent::Recent;
 use crate::{Metric, MetricsClient};
 
 /// A tower [`Layer`] that records, for every request, `http_requests_total`
@@ -128,11 +130,83 @@ impl Pending {
             ("endpoint", self.endpoint.as_str()),
             ("status", status.as_str()),
         ];
-        self.metrics.record_all(&[
+        let points = [
             Metric::counter("http_requests_total", &labels, 1.0),
             Metric::histogram("http_request_duration_seconds", &labels, seconds),
-        ]);
+        ];
+        let ids = match &self.endpoint {
+            Endpoint::Route(route) => self.route_ids(route, status, &points),
+            Endpoint::Raw(_) => None, // any path: not worth remembering
+        };
+        match ids {
+            Some(ids) => self.metrics.record_interned(&ids, &points),
+            None => self.metrics.record_all(&points),
+        }
     }
+
+    /// The ids of `points`' series, remembered per thread for this route,
+    /// method and status; `None` if they cannot be staged.
+    fn route_ids(
+        &self,
+        route: &MatchedPath,
+        status: StatusCode,
+        points: &[Metric<'_>; 2],
+    ) -> Option<[u32; 2]> {
+        let client = self.metrics.id();
+        let same_route = |known: &MatchedPath| {
+            // axum hands out the same `Arc<str>` for every request of a
+            // route; the text is compared only if it does not.
+            std::ptr::eq(known.as_str(), route.as_str()) || known.as_str() == route.as_str()
+        };
+        ROUTES
+            .try_with(|routes| {
+                let mut routes = routes.try_borrow_mut().ok()?;
+                let known = routes.find(|known| {
+                    known.status == status
+                        && known.client == client
+                        && known.method == self.method
+                        && same_route(&known.route)
+                });
+                if let Some(known) = known {
+                    return known.ids;
+                }
+                let ids = self.metrics.intern_all(points);
+                routes.insert(RouteSeries {
+                    client,
+                    method: self.method.clone(),
+                    route: route.clone(),
+                    status,
+                    ids,
+                });
+                ids
+            })
+            .ok()
+            .flatten()
+    }
+}
+
+/// The series ids of a route's two metrics for one method and status, in
+/// one client's table.
+struct RouteSeries {
+    /// [`MetricsClient::id`]: ids of one client mean nothing to another.
+    client: u64,
+    method: Method,
+    /// Holding the route's `Arc` keeps the pointer compared first this
+    /// route's.
+    route: MatchedPath,
+    status: StatusCode,
+    /// `None`: not stageable (e.g. a label too long); recorded per call.
+    ids: Option<[u32; 2]>,
+}
+
+/// How many (client, route, method, status) a thread remembers.
+const CACHED_ROUTES: usize = 64;
+
+thread_local! {
+    /// A request of a route seen before records its points by series id,
+    /// without comparing names and labels (the per-call path compares the
+    /// name and all three labels of both points with those it cached).
+    static ROUTES: RefCell<Recent<RouteSeries, CACHED_ROUTES>> = const { RefCell::new(Recent::new()) };
 }
 
 impl Drop for Pending {
