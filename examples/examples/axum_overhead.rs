@@ -17,11 +17,14 @@
 //! variants, in a rotating order, so drift affects all alike.
 //!
 //! Requests per second on a shared two-core machine drift by more than the
-//! layer costs, so the harness also counts the CPU time the server side
-//! spends per request (its worker thread plus monlight's threads, from
-//! `/proc/self/task/*/schedstat`, in ns; the load generator and the sink
-//! excluded). A CPU-bound server's capacity is the inverse of that figure,
-//! and it does not move when another process takes the core away.
+//! layer costs, so each variant's round is compared with the two bare
+//! servers' rounds next to it in time (the same round), and the median of
+//! those ratios is reported. The harness also counts the CPU time the
+//! server side spends per request (its worker thread plus monlight's
+//! threads, from `/proc/self/task/*/schedstat`, in ns; the load generator
+//! and the sink excluded). A CPU-bound server's capacity is the inverse of
+//! that figure, and it does not move when another process takes the core
+//! away.
 
 use std::time::{Duration, Instant};
 
@@ -37,7 +40,7 @@ use tokio::net::TcpStream;
 
 const CONNECTIONS: usize = 32;
 const ROUND: Duration = Duration::from_secs(1);
-const ROUNDS: usize = 12;
+const ROUNDS: usize = 20;
 
 fn app() -> Router {
     Router::new().route(
@@ -115,6 +118,12 @@ fn round(load: &tokio::runtime::Runtime, addr: std::net::SocketAddr) -> (f64, Ve
     })
 }
 
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted[sorted.len() / 2]
+}
+
 fn p99(latencies: &mut [Duration]) -> Duration {
     latencies.sort_unstable();
     latencies[latencies.len() * 99 / 100]
@@ -125,9 +134,9 @@ fn p99(latencies: &mut [Duration]) -> Duration {
 /// all but the load generator (the main thread) and the sink. Only the
 /// variant under load runs, so its round's difference is its cost (the
 /// others' idle threads add nothing).
-fn server_cpu_ns() -> u64 {
+fn server_cpu_ns() -> Cpu {
     let main = std::process::id().to_string();
-    let mut ns = 0;
+    let mut cpu = Cpu::default();
     for task in std::fs::read_dir("/proc/self/task")
         .into_iter()
         .flatten()
@@ -146,9 +155,35 @@ fn server_cpu_ns() -> u64 {
         }
         // "<ns on CPU> <ns waiting> <time slices>"
         let on_cpu = schedstat.split(' ').next().and_then(|f| f.parse().ok());
-        ns += on_cpu.unwrap_or(0);
+        let on_cpu = on_cpu.unwrap_or(0);
+        if name.starts_with("monlight") {
+            cpu.monlight_ns += on_cpu;
+        } else {
+            cpu.server_ns += on_cpu;
+        }
     }
-    ns
+    cpu
+}
+
+/// CPU time of the server's worker thread (and tokio's other threads) and
+/// of monlight's own threads (the flush thread, the clock).
+#[derive(Clone, Copy, Default)]
+struct Cpu {
+    server_ns: u64,
+    monlight_ns: u64,
+}
+
+impl Cpu {
+    fn since(self, before: Cpu) -> Cpu {
+        Cpu {
+            server_ns: self.server_ns - before.server_ns,
+            monlight_ns: self.monlight_ns - before.monlight_ns,
+        }
+    }
+
+    fn total_ns(self) -> u64 {
+        self.server_ns + self.monlight_ns
+    }
 }
 
 struct Variant {
@@ -157,7 +192,7 @@ struct Variant {
     rps: Vec<f64>,
     latencies: Vec<Duration>,
     requests: usize,
-    cpu_ns: u64,
+    cpu: Cpu,
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -179,7 +214,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         rps: Vec::new(),
         latencies: Vec::new(),
         requests: 0,
-        cpu_ns: 0,
+        cpu: Cpu::default(),
     };
     let mut variants = vec![
         variant("bare", serve(app())),
@@ -218,7 +253,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let v = &mut variants[(i + r) % count];
             let cpu_before = server_cpu_ns();
             let (rps, latencies) = round(&load, v.addr);
-            v.cpu_ns += server_cpu_ns() - cpu_before;
+            let cpu = server_cpu_ns().since(cpu_before);
+            v.cpu.server_ns += cpu.server_ns;
+            v.cpu.monlight_ns += cpu.monlight_ns;
             v.requests += latencies.len();
             v.rps.push(rps);
             v.latencies.extend(latencies);
@@ -229,28 +266,56 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "minimal axum app, {CONNECTIONS} keep-alive connections, {ROUNDS} rounds of {ROUND:?} per variant"
     );
     println!(
-        "  {:<22} {:>11} {:>8} {:>10} {:>14} {:>9}",
-        "variant", "median req/s", "of bare", "p99", "server CPU/req", "capacity"
+        "  {:<22} {:>12} {:>8} {:>9} {:>14} {:>10} {:>9}",
+        "variant", "median req/s", "of bare", "p99", "server CPU/req", "+ monlight", "capacity"
     );
-    let (mut bare_rps, mut bare_cpu) = (0.0, Duration::ZERO);
+    // Each round's reference: the mean of the two bare servers' rounds.
+    let bare_rounds: Vec<f64> = (0..ROUNDS)
+        .map(|r| {
+            let bare: Vec<f64> = variants
+                .iter()
+                .filter(|v| v.name.starts_with("bare"))
+                .map(|v| v.rps[r])
+                .collect();
+            bare.iter().sum::<f64>() / bare.len() as f64
+        })
+        .collect();
+    let per_request = |v: &Variant| {
+        let requests = v.requests.max(1) as u64;
+        (
+            Duration::from_nanos(v.cpu.server_ns / requests),
+            Duration::from_nanos(v.cpu.monlight_ns / requests),
+            Duration::from_nanos(v.cpu.total_ns() / requests),
+        )
+    };
+    let bare_cpu = variants
+        .iter()
+        .find(|v| v.name == "bare")
+        .map_or(Duration::ZERO, |v| per_request(v).2);
     for v in &mut variants {
-        v.rps.sort_by(f64::total_cmp);
-        let rps = v.rps[v.rps.len() / 2];
-        let cpu = Duration::from_nanos(v.cpu_ns / v.requests.max(1) as u64);
-        if v.name == "bare" {
-            (bare_rps, bare_cpu) = (rps, cpu);
-        }
+        let ratios: Vec<f64> = v
+            .rps
+            .iter()
+            .zip(&bare_rounds)
+            .map(|(rps, bare)| rps / bare)
+            .collect();
+        let (server, monlight, total) = per_request(v);
         println!(
-            "  {:<22} {rps:>11.0} {:>7.1}% {:>10.1?} {:>14.2?} {:>8.1}%",
+            "  {:<22} {:>12.0} {:>7.1}% {:>9.1?} {:>14.2?} {:>10.2?} {:>8.1}%",
             v.name,
-            100.0 * rps / bare_rps,
+            median(&v.rps),
+            100.0 * median(&ratios),
             p99(&mut v.latencies),
-            cpu,
-            100.0 * bare_cpu.as_secs_f64() / cpu.as_secs_f64(),
+            server,
+            monlight,
+            100.0 * bare_cpu.as_secs_f64() / total.as_secs_f64(),
         );
     }
     println!(
-        "  capacity: the bare server's CPU per request / this variant's (1/CPU = requests/s a core serves)"
+        "  of bare: median over rounds of req/s / the mean of both bare servers' in that round"
+    );
+    println!(
+        "  capacity: the bare server's CPU per request / this variant's, monlight's threads included"
     );
     for client in [clients.metrics_client.expect("enabled"), metrics] {
         client.shutdown();

@@ -121,9 +121,9 @@ fn encode(c: &mut Criterion) {
         })
         .collect();
     let write_series = |out: &mut [u8]| {
-        let mut writer = BatchWriter::new(out, BatchLimits::default());
+        let mut writer = BatchWriter::new(out, BatchLimits::default(), Some("shop"));
         for (json, shape, value, secs) in &series {
-            let pushed = writer.push_series_point(json, *shape, *value, Some(*secs), Some("shop"));
+            let pushed = writer.push_series_point(json, *shape, *value, Some(*secs));
             assert_eq!(pushed, Pushed::Written);
         }
         writer.finish().unwrap()

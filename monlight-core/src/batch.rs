@@ -66,8 +66,8 @@ pub fn encode_batch<S: AsRef<[u8]> + AsMut<[u8]>>(
     limits: BatchLimits,
     out: &mut [u8],
 ) -> Option<Batch> {
-    let mut writer = BatchWriter::new(out, limits);
-    writer.take_from(buffer, project, usize::MAX);
+    let mut writer = BatchWriter::new(out, limits, project);
+    writer.take_from(buffer, usize::MAX);
     writer.finish()
 }
 
@@ -83,9 +83,9 @@ pub fn encode_batch<S: AsRef<[u8]> + AsMut<[u8]>>(
 ///     buffer.record(&Metric::counter("c", &[], 1.0)).unwrap();
 /// }
 /// let mut out = [0u8; 256];
-/// let mut writer = BatchWriter::new(&mut out, BatchLimits::default());
-/// assert_eq!(writer.take_from(&mut buffer, None, 2), 2); // one short step
-/// assert_eq!(writer.take_from(&mut buffer, None, 2), 1); // the next one
+/// let mut writer = BatchWriter::new(&mut out, BatchLimits::default(), None);
+/// assert_eq!(writer.take_from(&mut buffer, 2), 2); // one short step
+/// assert_eq!(writer.take_from(&mut buffer, 2), 1); // the next one
 /// let batch = writer.finish().unwrap();
 /// assert_eq!(batch.points, 3);
 /// assert!(buffer.is_empty());
@@ -98,13 +98,48 @@ pub struct BatchWriter<'o> {
     points: usize,
     max_items: usize,
     full: bool,
-    /// The last timestamp formatted: points of one batch mostly share it.
-    last_timestamp: Option<(u64, UtcTimestamp)>,
+    /// Every point's `project`.
+    project: Option<&'o str>,
+    last_tail: LastTail,
+}
+
+/// Where the last item's tail (`,"timestamp":..,"project":..}`) lies, and
+/// its second: on hosts, the next item of the same second copies it
+/// (points of one batch mostly share their second). A device's batches
+/// are small, and the copy would cost it 196 bytes of flash.
+#[derive(Default)]
+struct LastTail {
+    #[cfg(target_pointer_width = "64")]
+    last: Option<(Option<u64>, usize, usize)>,
+}
+
+impl LastTail {
+    /// Writes the tail of an item of the second `unix_seconds`.
+    fn write(
+        &mut self,
+        w: &mut JsonWriter<'_>,
+        unix_seconds: Option<u64>,
+        project: Option<&str>,
+    ) -> Option<()> {
+        #[cfg(target_pointer_width = "64")]
+        {
+            let start = w.pos;
+            match self.last {
+                Some((second, from, to)) if second == unix_seconds => w.copy_within(from, to)?,
+                _ => write_tail(w, unix_seconds, project)?,
+            }
+            self.last = Some((unix_seconds, start, w.pos));
+            Some(())
+        }
+        #[cfg(not(target_pointer_width = "64"))]
+        write_tail(w, unix_seconds, project)
+    }
 }
 
 impl<'o> BatchWriter<'o> {
-    /// Starts a batch in `out`, within `limits` and the server's limits.
-    pub fn new(out: &'o mut [u8], limits: BatchLimits) -> Self {
+    /// Starts a batch in `out`, within `limits` and the server's limits,
+    /// its points sent with `project`.
+    pub fn new(out: &'o mut [u8], limits: BatchLimits, project: Option<&'o str>) -> Self {
         let room = out.len().min(limits.max_bytes).min(MAX_METRICS_BODY);
         let (pos, end) = if room >= 2 {
             out[0] = b'[';
@@ -119,7 +154,8 @@ impl<'o> BatchWriter<'o> {
             points: 0,
             max_items: limits.max_items.min(MAX_BATCH_ITEMS),
             full: false,
-            last_timestamp: None,
+            project,
+            last_tail: LastTail::default(),
         }
     }
 
@@ -136,12 +172,11 @@ impl<'o> BatchWriter<'o> {
     pub fn take_from<S: AsRef<[u8]> + AsMut<[u8]>>(
         &mut self,
         buffer: &mut MetricBuffer<S>,
-        project: Option<&str>,
         max_points: usize,
     ) -> usize {
         let mut taken = 0;
         while taken < max_points && !self.full && !buffer.is_empty() {
-            let (moved, oversize) = self.write_points(buffer, project, max_points - taken);
+            let (moved, oversize) = self.write_points(buffer, max_points - taken);
             buffer.remove_front(moved);
             taken += moved;
             if oversize {
@@ -158,12 +193,11 @@ impl<'o> BatchWriter<'o> {
     fn write_points<S: AsRef<[u8]> + AsMut<[u8]>>(
         &mut self,
         buffer: &MetricBuffer<S>,
-        project: Option<&str>,
         max_points: usize,
     ) -> (usize, bool) {
         let mut moved = 0;
         for point in buffer.raw_points().take(max_points) {
-            match self.push(|out, last| write_item(&point, project, out, last)) {
+            match self.push(point.timestamp, |w| write_item(w, &point)) {
                 Pushed::Written => moved += 1,
                 Pushed::Full => break,
                 Pushed::Oversize => return (moved, true),
@@ -182,8 +216,8 @@ impl<'o> BatchWriter<'o> {
     /// let labels = [("method", "GET")];
     /// let shape = encode_series(&Metric::counter("hits", &labels, 0.0), &mut series).unwrap();
     /// let mut out = [0u8; 256];
-    /// let mut batch = BatchWriter::new(&mut out, BatchLimits::default());
-    /// assert_eq!(batch.push_series_point(&series, shape, 1.0, None, None), Pushed::Written);
+    /// let mut batch = BatchWriter::new(&mut out, BatchLimits::default(), None);
+    /// assert_eq!(batch.push_series_point(&series, shape, 1.0, None), Pushed::Written);
     /// let batch = batch.finish().unwrap();
     /// assert_eq!(
     ///     &out[..batch.bytes],
@@ -196,7 +230,6 @@ impl<'o> BatchWriter<'o> {
         shape: SeriesJson,
         value: f64,
         unix_seconds: Option<u64>,
-        project: Option<&str>,
     ) -> Pushed {
         let (Some(head), Some(labels)) = (
             series.get(..shape.head_len),
@@ -204,21 +237,20 @@ impl<'o> BatchWriter<'o> {
         ) else {
             return Pushed::Oversize; // not the bytes `shape` describes
         };
-        self.push(|out, last_timestamp| {
-            let mut w = JsonWriter::new(out, 0);
+        self.push(unix_seconds, |w| {
             w.raw(head)?;
             w.number(value)?;
-            w.raw(labels)?;
-            write_tail(&mut w, unix_seconds, project, last_timestamp)?;
-            Some(w.pos)
+            w.raw(labels)
         })
     }
 
-    /// Appends the item `write` encodes into the room left (it returns its
-    /// length, `None` if it does not fit), with its separating comma.
+    /// Appends an item, with its separating comma, if it fits the room
+    /// left: what `write` writes, then the tail of the second
+    /// `unix_seconds`.
     fn push(
         &mut self,
-        write: impl FnOnce(&mut [u8], &mut Option<(u64, UtcTimestamp)>) -> Option<usize>,
+        unix_seconds: Option<u64>,
+        write: impl FnOnce(&mut JsonWriter<'_>) -> Option<()>,
     ) -> Pushed {
         if self.full || self.points == self.max_items {
             self.full = true;
@@ -229,17 +261,16 @@ impl<'o> BatchWriter<'o> {
         } else {
             self.pos + 1
         };
-        let written = if start < self.end {
-            write(&mut self.out[start..self.end], &mut self.last_timestamp)
-        } else {
-            None
-        };
+        let mut w = JsonWriter::new(&mut self.out[..self.end], start);
+        let written = write(&mut w)
+            .and_then(|()| self.last_tail.write(&mut w, unix_seconds, self.project))
+            .map(|()| w.pos);
         match written {
-            Some(written) => {
+            Some(end) => {
                 if self.points > 0 {
                     self.out[self.pos] = b',';
                 }
-                self.pos = start + written;
+                self.pos = end;
                 self.points += 1;
                 Pushed::Written
             }
@@ -305,21 +336,12 @@ pub fn encode_series(metric: &Metric<'_>, out: &mut [u8]) -> Option<SeriesJson> 
     })
 }
 
-/// Writes one array item as the collector expects it:
-/// `{"name":..,"type":..,"value":..[,"labels":{..}][,"timestamp":..][,"project":..]}`.
-/// Returns its length, or `None` if it does not fit `out`.
-fn write_item(
-    point: &RawPoint<'_>,
-    project: Option<&str>,
-    out: &mut [u8],
-    last_timestamp: &mut Option<(u64, UtcTimestamp)>,
-) -> Option<usize> {
-    let mut w = JsonWriter::new(out, 0);
-    write_head(&mut w, point.name, point.kind)?;
+/// Writes an array item as the collector expects it, up to its tail:
+/// `{"name":..,"type":..,"value":..[,"labels":{..}]`.
+fn write_item(w: &mut JsonWriter<'_>, point: &RawPoint<'_>) -> Option<()> {
+    write_head(w, point.name, point.kind)?;
     w.number(point.value)?;
-    write_labels(&mut w, point.labels.iter())?;
-    write_tail(&mut w, point.timestamp, project, last_timestamp)?;
-    Some(w.pos)
+    write_labels(w, point.labels.iter())
 }
 
 /// `{"name":..,"type":..,"value":`
@@ -351,24 +373,16 @@ fn write_labels<'l>(
     if any { w.raw(b"}") } else { Some(()) }
 }
 
-/// `[,"timestamp":..][,"project":..]}`; the last timestamp formatted is
-/// kept (most points of a batch share their second).
+/// `[,"timestamp":..][,"project":..]}`.
 fn write_tail(
     w: &mut JsonWriter<'_>,
     unix_seconds: Option<u64>,
     project: Option<&str>,
-    last_timestamp: &mut Option<(u64, UtcTimestamp)>,
 ) -> Option<()> {
-    if let Some(secs) = unix_seconds {
-        let timestamp = match *last_timestamp {
-            Some((cached, formatted)) if cached == secs => Some(formatted),
-            _ => UtcTimestamp::from_unix(secs).inspect(|t| *last_timestamp = Some((secs, *t))),
-        };
-        if let Some(timestamp) = timestamp {
-            w.raw(b",\"timestamp\":\"")?;
-            w.raw(timestamp.as_bytes())?;
-            w.raw(b"\"")?;
-        }
+    if let Some(timestamp) = unix_seconds.and_then(UtcTimestamp::from_unix) {
+        w.raw(b",\"timestamp\":\"")?;
+        w.raw(timestamp.as_bytes())?;
+        w.raw(b"\"")?;
     }
     if let Some(project) = project {
         w.raw(b",\"project\":")?;

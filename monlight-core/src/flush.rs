@@ -222,9 +222,19 @@ impl<'p> Flusher<'p> {
             report.paused = true;
             return None;
         }
-        let mut writer = BatchWriter::new(out, self.limits);
+        let mut writer = self.batch_writer(out);
         self.fill_batch(buffer, &mut writer, budget, report);
         writer.finish()
+    }
+
+    /// An empty batch in `out`, within this flusher's limits, its points
+    /// stamped with its project: for [`Flusher::fill_batch`] and points
+    /// from elsewhere.
+    pub fn batch_writer<'o>(&self, out: &'o mut [u8]) -> BatchWriter<'o>
+    where
+        'p: 'o,
+    {
+        BatchWriter::new(out, self.limits, self.project)
     }
 
     /// Moves up to `budget` of `buffer`'s oldest points into `writer`
@@ -245,7 +255,7 @@ impl<'p> Flusher<'p> {
             let step = (*budget).min(self.points_per_lock);
             let (taken, oversize) = buffer.with_buffer(|b| {
                 let before = b.stats().dropped_oversize;
-                let taken = writer.take_from(b, self.project, step);
+                let taken = writer.take_from(b, step);
                 (taken, b.stats().dropped_oversize - before)
             });
             report.dropped += oversize as u32;

@@ -30,6 +30,19 @@ impl<'o> JsonWriter<'o> {
         Some(())
     }
 
+    #[cfg(target_pointer_width = "64")]
+    /// Bytes `start..end` written earlier, again (`None` if they are not
+    /// behind the position or do not fit).
+    pub(crate) fn copy_within(&mut self, start: usize, end: usize) -> Option<()> {
+        // Split, not `slice::copy_within`: its panic paths cost 128 bytes
+        // of flash.
+        let (written, room) = self.out.split_at_mut_checked(self.pos)?;
+        let bytes = written.get(start..end)?;
+        room.get_mut(..bytes.len())?.copy_from_slice(bytes);
+        self.pos += bytes.len();
+        Some(())
+    }
+
     /// A JSON string from UTF-8 bytes: quotes, and escapes for `"`, `\\`
     /// and control bytes (multi-byte characters pass through unchanged).
     pub(crate) fn string(&mut self, bytes: &[u8]) -> Option<()> {

@@ -503,8 +503,7 @@ impl Shared {
         now_ms: u64,
         drain: Drain,
     ) -> FlushReport {
-        let project = self.config.project.as_deref();
-        let at = (project, now_ms, drain);
+        let at = (now_ms, drain);
         self.staging
             .flush(flusher, &self.buffer, transport, out, at)
     }

@@ -360,7 +360,7 @@ impl Staging {
         buffer: &SharedBuffer,
         transport: &mut T,
         out: &mut [u8],
-        (project, now_ms, drain): (Option<&str>, u64, Drain),
+        (now_ms, drain): (u64, Drain),
     ) -> FlushReport {
         let mut report = FlushReport::default();
         let rings = self
@@ -389,10 +389,10 @@ impl Staging {
                 break;
             }
             let left = buffered + staged;
-            let mut writer = BatchWriter::new(out, flusher.limits());
+            let mut writer = flusher.batch_writer(out);
             flusher.fill_batch(buffer, &mut writer, &mut buffered, &mut report);
             if staged > 0 && !writer.is_full() {
-                let (taken, oversize) = self.write_batch(&rings, &mut writer, project, staged);
+                let (taken, oversize) = self.write_batch(&rings, &mut writer, staged);
                 staged -= taken;
                 {
                     let mut buffer = buffer.lock();
@@ -426,7 +426,6 @@ impl Staging {
         &self,
         rings: &[Arc<Ring>],
         writer: &mut BatchWriter<'_>,
-        project: Option<&str>,
         budget: usize,
     ) -> (usize, usize) {
         let series = self
@@ -450,8 +449,7 @@ impl Staging {
                     continue;
                 };
                 let unix_seconds = Some(u64::from(event.unix_seconds));
-                match writer.push_series_point(&s.json, s.shape, event.value, unix_seconds, project)
-                {
+                match writer.push_series_point(&s.json, s.shape, event.value, unix_seconds) {
                     Pushed::Written => used += 1,
                     Pushed::Oversize => {
                         used += 1;
