@@ -41,6 +41,7 @@ use tokio::net::TcpStream;
 const CONNECTIONS: usize = 32;
 const ROUND: Duration = Duration::from_secs(1);
 const ROUNDS: usize = 20;
+const WARM_UP: Duration = Duration::from_millis(200);
 
 fn app() -> Router {
     Router::new().route(
@@ -49,23 +50,52 @@ fn app() -> Router {
     )
 }
 
-/// Starts `app` on its own single-worker runtime; returns its address.
-fn serve(app: Router) -> std::net::SocketAddr {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("server")
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(listener.local_addr().unwrap()).unwrap();
-            axum::serve(listener, app).await.unwrap();
+/// `app` served on its own single-worker runtime until dropped.
+struct Server {
+    addr: std::net::SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Server {
+    fn start(app: Router) -> Self {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .thread_name("server")
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                tx.send(listener.local_addr().unwrap()).unwrap();
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(async {
+                        let _ = stopped.await;
+                    })
+                    .await
+                    .unwrap();
+            });
         });
-    });
-    rx.recv().unwrap()
+        Self {
+            addr: rx.recv().unwrap(),
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 /// One keep-alive connection sending GETs back to back; returns latencies.
@@ -103,10 +133,15 @@ async fn connection(addr: std::net::SocketAddr, until: Instant) -> Vec<Duration>
     latencies
 }
 
-/// Requests per second and all latencies of one round against `addr`.
-fn round(load: &tokio::runtime::Runtime, addr: std::net::SocketAddr) -> (f64, Vec<Duration>) {
+/// Requests per second and all latencies of one round of `length` against
+/// `addr`.
+fn round(
+    load: &tokio::runtime::Runtime,
+    addr: std::net::SocketAddr,
+    length: Duration,
+) -> (f64, Vec<Duration>) {
     load.block_on(async {
-        let until = Instant::now() + ROUND;
+        let until = Instant::now() + length;
         let tasks: Vec<_> = (0..CONNECTIONS)
             .map(|_| tokio::spawn(connection(addr, until)))
             .collect();
@@ -114,7 +149,7 @@ fn round(load: &tokio::runtime::Runtime, addr: std::net::SocketAddr) -> (f64, Ve
         for task in tasks {
             all.extend(task.await.unwrap());
         }
-        (all.len() as f64 / ROUND.as_secs_f64(), all)
+        (all.len() as f64 / length.as_secs_f64(), all)
     })
 }
 
@@ -188,7 +223,7 @@ impl Cpu {
 
 struct Variant {
     name: &'static str,
-    addr: std::net::SocketAddr,
+    app: Router,
     rps: Vec<f64>,
     latencies: Vec<Duration>,
     requests: usize,
@@ -208,34 +243,34 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .flush_interval(Duration::from_secs(1));
     let (instrumented, clients) = setup_monlight(app(), options)?;
 
-    let variant = |name, addr| Variant {
+    let variant = |name, app| Variant {
         name,
-        addr,
+        app,
         rps: Vec::new(),
         latencies: Vec::new(),
         requests: 0,
         cpu: Cpu::default(),
     };
     let mut variants = vec![
-        variant("bare", serve(app())),
-        variant("setup_monlight (both)", serve(instrumented)),
+        variant("bare", app()),
+        variant("setup_monlight (both)", instrumented),
         variant(
             "RequestMetricsLayer",
-            serve(app().layer(RequestMetricsLayer::new(metrics.clone()))),
+            app().layer(RequestMetricsLayer::new(metrics.clone())),
         ),
         variant(
             "ErrorReportingLayer",
-            serve(app().layer(ErrorReportingLayer::new(errors))),
+            app().layer(ErrorReportingLayer::new(errors)),
         ),
         // What any layer added with Router::layer costs (axum boxes it).
         variant(
             "no-op layer",
-            serve(app().layer(tower::util::MapRequestLayer::new(
+            app().layer(tower::util::MapRequestLayer::new(
                 |r: axum::extract::Request| r,
-            ))),
+            )),
         ),
         // A second bare server: the spread between the two is the noise.
-        variant("bare (control)", serve(app())),
+        variant("bare (control)", app()),
     ];
     if let Some(only) = std::env::args().nth(1) {
         variants.retain(|v| v.name.contains(only.as_str()));
@@ -243,17 +278,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let load = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    for v in &variants {
-        round(&load, v.addr); // warm-up
-    }
     let count = variants.len();
     for r in 0..ROUNDS {
         // Rotate the order each round so no variant always goes first.
         for i in 0..count {
             let v = &mut variants[(i + r) % count];
+            // A fresh server each round: where its thread and memory land
+            // changes from round to round instead of favouring one variant
+            // for the whole run (two bare servers differed by up to 9 %).
+            let server = Server::start(v.app.clone());
+            round(&load, server.addr, WARM_UP);
             let cpu_before = server_cpu_ns();
-            let (rps, latencies) = round(&load, v.addr);
+            let (rps, latencies) = round(&load, server.addr, ROUND);
             let cpu = server_cpu_ns().since(cpu_before);
+            drop(server);
             v.cpu.server_ns += cpu.server_ns;
             v.cpu.monlight_ns += cpu.monlight_ns;
             v.requests += latencies.len();

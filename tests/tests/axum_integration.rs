@@ -78,7 +78,8 @@ async fn call(base: &str, method: &str, path: &str, body: Option<&str>) -> Answe
     let mut request = client.request(method.parse().unwrap(), format!("{base}{path}"));
     request = request
         .header("Authorization", "Bearer secret-token")
-        .header("X-Request-Id", "abc-123");
+        .header("X-Request-Id", "abc-123")
+        .header("Referer", "http://shop.example:8080/cart");
     if let Some(body) = body {
         request = request
             .header("Content-Type", "application/json")
@@ -159,7 +160,7 @@ async fn one_call_instruments_the_whole_app() {
             "{method} {path}"
         );
     }
-    let boom = call(&instrumented, "GET", "/boom", None).await;
+    let boom = call(&instrumented, "GET", "/boom?since=1", None).await;
     assert_eq!(boom.status, 500);
     assert_eq!(
         serde_json::from_str::<Value>(&boom.body).unwrap(),
@@ -247,10 +248,11 @@ async fn one_call_instruments_the_whole_app() {
         panic.body["request_url"]
             .as_str()
             .unwrap()
-            .ends_with("/boom")
+            .ends_with("/boom?since=1")
     );
     let headers = panic.body["request_headers"].as_object().unwrap();
     assert_eq!(headers["x-request-id"], "abc-123");
+    assert_eq!(headers["referer"], "http://shop.example:8080/cart");
     assert!(!headers.contains_key("authorization"));
     let first = panic.body["traceback"]
         .as_str()

@@ -10,7 +10,7 @@ use std::task::{Context, Poll};
 
 use axum::response::IntoResponse;
 use http::header::CONTENT_TYPE;
-use http::{HeaderName, HeaderValue, Method, Request, Response, StatusCode, Uri};
+use http::{HeaderValue, Method, Request, Response, StatusCode};
 use monlight_core::ThrowSite;
 use tower::{Layer, Service};
 
@@ -77,15 +77,7 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        let snapshot = RequestSnapshot {
-            method: request.method().clone(),
-            uri: request.uri().clone(),
-            headers: request
-                .headers()
-                .iter()
-                .map(|(name, value)| (name.clone(), value.clone()))
-                .collect(),
-        };
+        let snapshot = RequestSnapshot::of(&request);
         // `None`: the service panicked in `call`, before making a future.
         let inner = catching(|| catch_unwind(AssertUnwindSafe(|| self.inner.call(request)))).ok();
         ReportFailures {
@@ -96,26 +88,61 @@ where
     }
 }
 
-/// What a report needs of the request, kept while the handler runs: the
-/// headers as a plain list (one allocation; a `HeaderMap` clone makes two
-/// or three), each a reference-counted clone of the request's bytes.
+/// What a report needs of the request, kept while the handler runs: its
+/// method, and its URI and headers copied into one buffer, `uri\n` then
+/// `name:value\n` per header (HTTP allows no line feed in either, nor a
+/// colon in a name). One allocation and a copy: cloning the `Uri` and
+/// each header instead costs an allocation more (hyper's URI bytes are
+/// made shareable on their first clone) and two atomic operations per
+/// piece, about three times the instructions.
 struct RequestSnapshot {
     method: Method,
-    uri: Uri,
-    headers: Vec<(HeaderName, HeaderValue)>,
+    text: Vec<u8>,
 }
 
 impl RequestSnapshot {
+    fn of<B>(request: &Request<B>) -> Self {
+        let uri = request.uri();
+        // A server's request URI is its path and query (an absolute form,
+        // from a proxy, is written in full).
+        let uri = match (uri.scheme(), uri.path_and_query()) {
+            (None, Some(path)) => std::borrow::Cow::Borrowed(path.as_str()),
+            _ => std::borrow::Cow::Owned(uri.to_string()),
+        };
+        let headers = request.headers();
+        let header_bytes: usize = headers
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.len() + 2)
+            .sum();
+        let mut text = Vec::with_capacity(uri.len() + 1 + header_bytes);
+        text.extend_from_slice(uri.as_bytes());
+        text.push(b'\n');
+        for (name, value) in headers {
+            text.extend_from_slice(name.as_str().as_bytes());
+            text.push(b':');
+            text.extend_from_slice(value.as_bytes());
+            text.push(b'\n');
+        }
+        Self {
+            method: request.method().clone(),
+            text,
+        }
+    }
+
     fn context(&self) -> RequestContext {
+        let mut lines = self.text.split(|&b| b == b'\n');
+        let uri = lines.next().unwrap_or_default();
+        let headers = lines.filter_map(|line| {
+            let colon = line.iter().position(|&b| b == b':')?;
+            Some((
+                String::from_utf8_lossy(&line[..colon]).into_owned(),
+                String::from_utf8_lossy(&line[colon + 1..]).into_owned(),
+            ))
+        });
         RequestContext::new()
-            .url(self.uri.to_string())
+            .url(String::from_utf8_lossy(uri))
             .method(self.method.as_str())
-            .headers(self.headers.iter().map(|(name, value)| {
-                (
-                    name.as_str(),
-                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
-                )
-            }))
+            .headers(headers)
     }
 }
 
