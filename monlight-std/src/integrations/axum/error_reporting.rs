@@ -110,11 +110,8 @@ impl RequestSnapshot {
             _ => std::borrow::Cow::Owned(uri.to_string()),
         };
         let headers = request.headers();
-        let header_bytes: usize = headers
-            .iter()
-            .map(|(name, value)| name.as_str().len() + value.len() + 2)
-            .sum();
-        let mut text = Vec::with_capacity(uri.len() + 1 + header_bytes);
+        // Room for typical headers; a long one (a cookie) grows it.
+        let mut text = Vec::with_capacity(uri.len() + 1 + 64 * headers.len());
         text.extend_from_slice(uri.as_bytes());
         text.push(b'\n');
         for (name, value) in headers {
