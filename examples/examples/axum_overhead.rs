@@ -6,20 +6,24 @@
 //! cargo run --profile bench -p monlight-examples --example axum_overhead
 //! ```
 //!
-//! An argument runs only the variants whose name contains it (to profile
-//! one, e.g. `-- setup` under `perf record`).
+//! An argument runs only the variants whose name contains it, and the bare
+//! app (to profile one, e.g. `-- setup` under `perf record`).
 //!
 //! The server runs on one tokio worker thread and the load generator on
 //! another, so each has one core of a two-core machine. The metrics client
 //! flushes every second, as in production, to a sink that reads each batch
 //! and answers 202 (a real collector runs elsewhere; parsing its JSON here
-//! would take CPU from the app being measured). Rounds alternate between the
-//! variants, in a rotating order, so drift affects all alike.
+//! would take CPU from the app being measured).
 //!
 //! Requests per second on a shared two-core machine drift by more than the
-//! layer costs, so each variant's round is compared with the two bare
-//! servers' rounds next to it in time (the same round), and the median of
-//! those ratios is reported. The harness also counts the CPU time the
+//! layer costs, so the bare app runs between every two variants, and each
+//! variant's run is compared with the bare runs just before and after it
+//! (the order of the variants rotates from round to round); the median of
+//! those ratios is reported. Every run starts a fresh server, so that where
+//! its thread and memory land changes from run to run instead of favouring
+//! one variant throughout (two long-lived bare servers differed by up to
+//! 9 %). A second bare variant, the control, shows what is left of the
+//! noise. The harness also counts the CPU time the
 //! server side spends per request (its worker thread plus monlight's
 //! threads, from `/proc/self/task/*/schedstat`, in ns; the load generator
 //! and the sink excluded). A CPU-bound server's capacity is the inverse of
@@ -39,9 +43,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 const CONNECTIONS: usize = 32;
-const ROUND: Duration = Duration::from_secs(1);
+const RUN: Duration = Duration::from_millis(500);
 const ROUNDS: usize = 20;
-const WARM_UP: Duration = Duration::from_millis(200);
+const WARM_UP: Duration = Duration::from_millis(100);
 
 fn app() -> Router {
     Router::new().route(
@@ -228,6 +232,27 @@ struct Variant {
     latencies: Vec<Duration>,
     requests: usize,
     cpu: Cpu,
+    /// req/s over the mean of the bare runs before and after each run.
+    ratios: Vec<f64>,
+}
+
+impl Variant {
+    /// Runs the load against a fresh server of this variant; counts its
+    /// requests, latencies and CPU and returns its req/s.
+    fn run(&mut self, load: &tokio::runtime::Runtime) -> f64 {
+        let server = Server::start(self.app.clone());
+        round(load, server.addr, WARM_UP);
+        let cpu_before = server_cpu_ns();
+        let (rps, latencies) = round(load, server.addr, RUN);
+        let cpu = server_cpu_ns().since(cpu_before);
+        drop(server);
+        self.cpu.server_ns += cpu.server_ns;
+        self.cpu.monlight_ns += cpu.monlight_ns;
+        self.requests += latencies.len();
+        self.rps.push(rps);
+        self.latencies.extend(latencies);
+        rps
+    }
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -250,6 +275,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         latencies: Vec::new(),
         requests: 0,
         cpu: Cpu::default(),
+        ratios: Vec::new(),
     };
     let mut variants = vec![
         variant("bare", app()),
@@ -273,51 +299,31 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         variant("bare (control)", app()),
     ];
     if let Some(only) = std::env::args().nth(1) {
-        variants.retain(|v| v.name.contains(only.as_str()));
+        variants.retain(|v| v.name == "bare" || v.name.contains(only.as_str()));
     }
     let load = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let count = variants.len();
+    let (bare, others) = variants.split_first_mut().expect("the bare app");
     for r in 0..ROUNDS {
-        // Rotate the order each round so no variant always goes first.
-        for i in 0..count {
-            let v = &mut variants[(i + r) % count];
-            // A fresh server each round: where its thread and memory land
-            // changes from round to round instead of favouring one variant
-            // for the whole run (two bare servers differed by up to 9 %).
-            let server = Server::start(v.app.clone());
-            round(&load, server.addr, WARM_UP);
-            let cpu_before = server_cpu_ns();
-            let (rps, latencies) = round(&load, server.addr, ROUND);
-            let cpu = server_cpu_ns().since(cpu_before);
-            drop(server);
-            v.cpu.server_ns += cpu.server_ns;
-            v.cpu.monlight_ns += cpu.monlight_ns;
-            v.requests += latencies.len();
-            v.rps.push(rps);
-            v.latencies.extend(latencies);
+        let mut before = bare.run(&load);
+        for i in 0..others.len() {
+            // Rotate the order each round so no variant always goes first.
+            let v = &mut others[(i + r) % others.len()];
+            let rps = v.run(&load);
+            let after = bare.run(&load);
+            v.ratios.push(rps / ((before + after) / 2.0));
+            before = after;
         }
     }
 
     println!(
-        "minimal axum app, {CONNECTIONS} keep-alive connections, {ROUNDS} rounds of {ROUND:?} per variant"
+        "minimal axum app, {CONNECTIONS} keep-alive connections, {ROUNDS} runs of {RUN:?} per variant"
     );
     println!(
         "  {:<22} {:>12} {:>8} {:>9} {:>14} {:>10} {:>9}",
         "variant", "median req/s", "of bare", "p99", "server CPU/req", "+ monlight", "capacity"
     );
-    // Each round's reference: the mean of the two bare servers' rounds.
-    let bare_rounds: Vec<f64> = (0..ROUNDS)
-        .map(|r| {
-            let bare: Vec<f64> = variants
-                .iter()
-                .filter(|v| v.name.starts_with("bare"))
-                .map(|v| v.rps[r])
-                .collect();
-            bare.iter().sum::<f64>() / bare.len() as f64
-        })
-        .collect();
     let per_request = |v: &Variant| {
         let requests = v.requests.max(1) as u64;
         (
@@ -331,27 +337,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .find(|v| v.name == "bare")
         .map_or(Duration::ZERO, |v| per_request(v).2);
     for v in &mut variants {
-        let ratios: Vec<f64> = v
-            .rps
-            .iter()
-            .zip(&bare_rounds)
-            .map(|(rps, bare)| rps / bare)
-            .collect();
+        let of_bare = if v.ratios.is_empty() {
+            1.0
+        } else {
+            median(&v.ratios)
+        };
         let (server, monlight, total) = per_request(v);
         println!(
             "  {:<22} {:>12.0} {:>7.1}% {:>9.1?} {:>14.2?} {:>10.2?} {:>8.1}%",
             v.name,
             median(&v.rps),
-            100.0 * median(&ratios),
+            100.0 * of_bare,
             p99(&mut v.latencies),
             server,
             monlight,
             100.0 * bare_cpu.as_secs_f64() / total.as_secs_f64(),
         );
     }
-    println!(
-        "  of bare: median over rounds of req/s / the mean of both bare servers' in that round"
-    );
+    println!("  of bare: median over runs of req/s / the mean of the bare runs before and after");
     println!(
         "  capacity: the bare server's CPU per request / this variant's, monlight's threads included"
     );
