@@ -23,12 +23,11 @@
 //! its thread and memory land changes from run to run instead of favouring
 //! one variant throughout (two long-lived bare servers differed by up to
 //! 9 %). A second bare variant, the control, shows what is left of the
-//! noise. The harness also counts the CPU time the
-//! server side spends per request (its worker thread plus monlight's
-//! threads, from `/proc/self/task/*/schedstat`, in ns; the load generator
-//! and the sink excluded). A CPU-bound server's capacity is the inverse of
-//! that figure, and it does not move when another process takes the core
-//! away.
+//! noise. The harness also counts the CPU time the server side spends per
+//! request (its worker thread, and monlight's threads apart, from
+//! `/proc/self/task/*/schedstat`, in ns; the load generator and the sink
+//! excluded). A CPU-bound server's capacity is the inverse of that figure,
+//! and it does not move when another process takes the core away.
 
 use std::time::{Duration, Instant};
 
