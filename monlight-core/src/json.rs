@@ -30,9 +30,9 @@ impl<'o> JsonWriter<'o> {
         Some(())
     }
 
-    #[cfg(target_pointer_width = "64")]
     /// Bytes `start..end` written earlier, again (`None` if they are not
     /// behind the position or do not fit).
+    #[cfg(target_pointer_width = "64")]
     pub(crate) fn copy_within(&mut self, start: usize, end: usize) -> Option<()> {
         // Split, not `slice::copy_within`: its panic paths cost 128 bytes
         // of flash.

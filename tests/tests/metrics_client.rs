@@ -412,14 +412,9 @@ fn an_early_flush_sends_whole_batches_and_the_interval_the_rest() {
         collector.wait_for_metrics(5_000, Duration::from_secs(10)),
         "no early flush"
     );
-    let items = |request: &monlight_tests::RecordedRequest| {
-        serde_json::from_slice::<Vec<serde_json::Value>>(&request.body)
-            .unwrap()
-            .len()
-    };
     // What is left is less than a batch: it waits for the interval.
     assert!(!collector.wait_for_metrics(recorded as usize, Duration::from_millis(500)));
-    let early: Vec<usize> = collector.requests().iter().map(items).collect();
+    let early = common::batch_sizes(&collector);
     assert!(
         early.iter().all(|&n| n == 1_000),
         "early batches: {early:?}"
