@@ -11,7 +11,7 @@ count() {
 }
 printf '%-8s %12s %10s\n' variant instr/request vs-bare
 bare=0
-for variant in bare noop metrics errors setup; do
+for variant in bare noop floor metrics errors setup; do
   low=$(count "$variant" 1000)
   high=$(count "$variant" 11000)
   per=$(( (high - low) / 10000 ))

@@ -34,6 +34,7 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::extract::Path;
 use axum::routing::get;
+use monlight_examples::floor::FloorLayer;
 use monlight_std::integrations::axum::{
     ErrorReportingLayer, MonlightOptions, RequestMetricsLayer, setup_monlight,
 };
@@ -293,6 +294,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             app().layer(tower::util::MapRequestLayer::new(
                 |r: axum::extract::Request| r,
             )),
+        ),
+        // The floor: what any request-metrics layer costs here, before
+        // monlight's own work (see `monlight_examples::floor`).
+        variant(
+            "floor: time, 2 events",
+            app().layer(FloorLayer::keep_only()),
+        ),
+        variant(
+            "floor: + delivery",
+            app().layer(FloorLayer::deliver_to(&url)),
         ),
         // A second bare server: the spread between the two is the noise.
         variant("bare (control)", app()),

@@ -6,7 +6,8 @@
 //! ```
 //!
 //! Usage: `layer_instructions <variant> <requests>`; variants: bare, noop,
-//! metrics, errors, setup.
+//! floor (`monlight_examples::floor`, keeping events only), metrics,
+//! errors, setup.
 
 use std::time::Duration;
 
@@ -14,6 +15,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, Request};
 use axum::routing::get;
+use monlight_examples::floor::FloorLayer;
 use monlight_std::integrations::axum::{
     ErrorReportingLayer, MonlightOptions, RequestMetricsLayer, setup_monlight,
 };
@@ -52,6 +54,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "bare" => app(),
         "noop" => app().layer(tower::util::MapRequestLayer::new(|r: Request| r)),
         "metrics" => app().layer(RequestMetricsLayer::new(metrics()?)),
+        "floor" => app().layer(FloorLayer::keep_only()),
         "errors" => app().layer(ErrorReportingLayer::new(ErrorClient::new(url, "k")?)),
         "setup" => {
             let options = MonlightOptions::new("k")
