@@ -9,6 +9,11 @@
 //! monlight's client flushes to a local sink on 127.0.0.1 between timed
 //! chunks, so its buffer never fills and every timed call takes the
 //! recording path users get.
+//!
+//! After criterion's figures it prints two threads' throughput over one's
+//! for every row, measured in pairs of rounds a few milliseconds apart and
+//! set beside the machine's own scaling in the same pairs (see
+//! [`scaling`]).
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
