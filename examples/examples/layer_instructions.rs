@@ -5,9 +5,12 @@
 //! bash examples/layer_instructions.sh   # runs this under valgrind per variant
 //! ```
 //!
-//! Usage: `layer_instructions <variant> <requests>`; variants: bare, noop,
-//! floor (`monlight_examples::floor`, keeping events only), metrics,
-//! errors, setup.
+//! Usage: `layer_instructions <variant> <requests> [<evict bytes>]`;
+//! variants: bare, noop, floor (`monlight_examples::floor`, keeping events
+//! only), metrics, errors, setup. With `evict bytes`, a buffer that large is
+//! written between requests (a byte per cache line), as the kernel's TCP
+//! work does between two requests of a real server: every request then
+//! starts with cold caches, and cachegrind counts the cache lines it needs.
 
 use std::time::Duration;
 
@@ -33,6 +36,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let variant = args.next().unwrap_or_else(|| "bare".into());
     let requests: usize = args.next().map_or(Ok(1000), |n| n.parse())?;
+    let mut evict = vec![0u8; args.next().map_or(Ok(0), |n| n.parse())?];
     // Nothing listens on port 9: flushes fail fast, and are counted.
     let url = "http://127.0.0.1:9";
     // Started, as `setup_monlight` starts it. Its thread's ring holds every
@@ -69,6 +73,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .enable_all()
         .build()?;
     for _ in 0..requests {
+        for line in evict.chunks_mut(64) {
+            line[0] = line[0].wrapping_add(1);
+        }
+        std::hint::black_box(&mut evict);
         let request = axum::http::Request::builder()
             .uri("/users/42")
             .header("host", "bench")
