@@ -203,18 +203,21 @@ where
         error_client,
         metrics_client,
     };
-    if clients.error_client.is_none() && clients.metrics_client.is_none() {
-        return Ok((app, clients));
-    }
     if let Some(metrics) = &clients.metrics_client {
         metrics.start();
     }
+    let metrics = clients.metrics_client.clone().map(RequestMetricsLayer::new);
+    let errors = clients.error_client.clone().map(ErrorReportingLayer::new);
     // One `Router::layer` call for both: axum boxes each layer it applies,
     // so stacking them first saves a box and a dynamic call per request.
     // Metrics outside, errors inside: a panic is a 500 before it is counted.
-    let layers = tower::ServiceBuilder::new()
-        .option_layer(clients.metrics_client.clone().map(RequestMetricsLayer::new))
-        .option_layer(clients.error_client.clone().map(ErrorReportingLayer::new));
-    let app = app.layer(layers);
+    // A match rather than `option_layer`, whose `Either` services and
+    // futures add code to every request.
+    let app = match (metrics, errors) {
+        (Some(metrics), Some(errors)) => app.layer((metrics, errors)),
+        (Some(metrics), None) => app.layer(metrics),
+        (None, Some(errors)) => app.layer(errors),
+        (None, None) => app,
+    };
     Ok((app, clients))
 }
