@@ -203,11 +203,16 @@ fn bench_crew(
                 done += n;
                 client.flush();
             }
-            let stats = client.stats();
-            assert_eq!(stats.dropped_full + stats.dropped_transport, 0, "{stats:?}");
+            assert_nothing_dropped(client);
             total
         });
     });
+}
+
+/// Every recorded point was delivered: none took a path users do not get.
+fn assert_nothing_dropped(client: &MetricsClient) {
+    let stats = client.stats();
+    assert_eq!(stats.dropped_full + stats.dropped_transport, 0, "{stats:?}");
 }
 
 fn client(url: &str) -> MetricsClient {
@@ -341,6 +346,9 @@ fn scaling(rows: &[Row]) {
             ratios.push(2.0 * timed[0].as_secs_f64() / timed[1].as_secs_f64());
         }
     }
+    rows.iter()
+        .for_each(|row| assert_nothing_dropped(&row.client));
+    // `rows` puts the machine's arithmetic first.
     let machine = &ratios[0];
     let full_cores: Vec<usize> = (0..PAIRS).filter(|&p| machine[p] >= 1.9).collect();
     println!(
