@@ -269,6 +269,21 @@ impl<'b> ResponseReader<'b> {
         Ok(true)
     }
 
+    /// The answer if its head came, whatever happened around it: a server
+    /// may answer from the head alone and close, which fails the write of
+    /// a large body, and a 429's body ends where the server closed.
+    /// Otherwise the first error, the write's or the read's.
+    fn settle(
+        &self,
+        sent: Result<(), HttpError>,
+        read: Result<(), HttpError>,
+    ) -> Result<Outcome, HttpError> {
+        if self.head.is_none() {
+            sent.and(read)?;
+        }
+        Ok(self.outcome())
+    }
+
     fn outcome(&self) -> Outcome {
         match self.head {
             Some(head) => Outcome::from_response(head.status, &self.buf[head.len..self.filled]),
@@ -282,6 +297,10 @@ impl<'b> ResponseReader<'b> {
 /// the body as `buf` holds or the server sends before it closes. `buf` also
 /// serves to build the head.
 ///
+/// A server may answer from the head alone (a 401, a 429) and close
+/// without reading the body, which fails the write of a large one: its
+/// answer is still read and counts, if it came.
+///
 /// The caller opens and closes the connection and bounds the time.
 pub fn exchange<S: embedded_io::Read + embedded_io::Write>(
     stream: &mut S,
@@ -290,21 +309,31 @@ pub fn exchange<S: embedded_io::Read + embedded_io::Write>(
     buf: &mut [u8],
 ) -> Result<Outcome, HttpError> {
     let head_len = head.encode(body.len(), buf)?;
+    let mut sent = Ok(());
     for part in [&buf[..head_len], body] {
-        stream.write_all(part).map_err(io_error)?;
+        sent = sent.and_then(|()| stream.write_all(part));
     }
-    stream.flush().map_err(io_error)?;
+    let sent = sent.and_then(|()| stream.flush()).map_err(io_error);
     let mut reader = ResponseReader::new(buf);
-    while let Some(space) = reader.space()? {
-        let n = stream.read(space).map_err(io_error)?;
-        if !reader.advance(n)? {
-            break;
+    let read = loop {
+        match reader.space() {
+            Ok(Some(space)) => match stream.read(space) {
+                Ok(n) => match reader.advance(n) {
+                    Ok(true) => continue,
+                    done => break done.map(drop),
+                },
+                Err(e) => break Err(io_error(e)),
+            },
+            done => break done.map(drop),
         }
-    }
-    Ok(reader.outcome())
+    };
+    reader.settle(sent, read)
 }
 
-/// [`exchange`] over `embedded-io-async`.
+/// [`exchange`] over `embedded-io-async`, except that a failed write ends
+/// it. Reading an early answer after it, as [`exchange`] does, costs 160
+/// bytes of flash, and a device's batches (a few KB) fit in the server's
+/// receive window, so their writes do not wait on the server's reading.
 pub async fn exchange_async<S: embedded_io_async::Read + embedded_io_async::Write>(
     stream: &mut S,
     head: &RequestHead<'_>,

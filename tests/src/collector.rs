@@ -31,6 +31,11 @@ pub struct CollectorConfig {
     pub metrics_rate_limit: usize,
     /// The sliding window.
     pub rate_window: Duration,
+    /// The receive buffer of accepted connections (`None`: the system's).
+    /// A small one stands for a slow network: a large body no longer fits
+    /// in the two sockets' buffers, so a client's write waits on the
+    /// server's reading (see [`Fault::BeforeBody`]).
+    pub receive_buffer: Option<usize>,
 }
 
 impl Default for CollectorConfig {
@@ -40,6 +45,7 @@ impl Default for CollectorConfig {
             error_rate_limit: 100,
             metrics_rate_limit: 200,
             rate_window: Duration::from_secs(60),
+            receive_buffer: None,
         }
     }
 }
@@ -66,6 +72,12 @@ pub enum Fault {
     EndlessHeader(Duration),
     /// Close the connection without answering.
     CloseWithoutAnswer,
+    /// Answer the given fault's status (a [`Fault::Status`] or a
+    /// [`Fault::RateLimited`]) from the request head alone, then close
+    /// without reading the body, as a server may for a 401 or a 429: a
+    /// client still writing a large body sees its write fail, and the
+    /// unread body turns the close into a reset.
+    BeforeBody(Box<Fault>),
 }
 
 /// A request as the collector saw it, accepted or not.
@@ -168,7 +180,7 @@ impl Collector {
     /// If no port on 127.0.0.1 can be bound.
     #[allow(clippy::expect_used)]
     pub fn with_config(config: CollectorConfig) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+        let listener = listen(config.receive_buffer).expect("bind 127.0.0.1");
         let addr = listener.local_addr().expect("local address");
         let shared = Arc::new(Shared {
             config,
@@ -299,6 +311,19 @@ fn serve(listener: &TcpListener, shared: &Arc<Shared>) {
     }
 }
 
+/// A listener on a free port of 127.0.0.1; accepted connections inherit
+/// its receive buffer.
+fn listen(receive_buffer: Option<usize>) -> std::io::Result<TcpListener> {
+    let Some(bytes) = receive_buffer else {
+        return TcpListener::bind("127.0.0.1:0");
+    };
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
+    socket.set_recv_buffer_size(bytes)?;
+    socket.bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into())?;
+    socket.listen(128)?;
+    Ok(socket.into())
+}
+
 struct Request {
     method: String,
     path: String,
@@ -350,10 +375,15 @@ fn handle(mut stream: TcpStream, shared: &Arc<Shared>) {
     // Decide what can be decided from the head alone, as the real server.
     let early = early_answer(&request, shared, limit);
     // Drain even refused bodies (up to a bound) so the client reads our
-    // answer instead of a reset.
-    if request
-        .content_length
-        .is_some_and(|len| len <= 4 * MAX_METRICS_BODY)
+    // answer instead of a reset, unless told not to.
+    let (fault, drain) = match fault {
+        Some(Fault::BeforeBody(fault)) => (Some(*fault), false),
+        fault => (fault, true),
+    };
+    if drain
+        && request
+            .content_length
+            .is_some_and(|len| len <= 4 * MAX_METRICS_BODY)
     {
         let slow = match &fault {
             Some(Fault::SlowRead(delay)) => Some(*delay),
@@ -401,7 +431,7 @@ fn handle(mut stream: TcpStream, shared: &Arc<Shared>) {
             store(shared, record);
             return;
         }
-        Some(Fault::SlowRead(_)) | None => None,
+        Some(Fault::SlowRead(_) | Fault::BeforeBody(_)) | None => None,
     };
     let (status, body) = answer
         .or(early)

@@ -272,6 +272,14 @@ fn wrong_key_401() {
     under_fault(Fault::Status(401, "Invalid API key"), Reason::Rejected);
 }
 
+/// A server may answer from the head and close without reading the body:
+/// the answer still counts, not the failed write.
+#[test]
+fn wrong_key_401_before_the_body_is_read() {
+    let fault = Fault::Status(401, "Invalid API key");
+    under_fault(Fault::BeforeBody(Box::new(fault)), Reason::Rejected);
+}
+
 #[test]
 fn too_large_413() {
     under_fault(Fault::Status(413, "Payload too large"), Reason::Rejected);
@@ -330,10 +338,20 @@ fn nothing_listens() {
 
 #[test]
 fn a_429_is_honoured_until_retry_after() {
+    honours_a_429(Fault::RateLimited(1));
+}
+
+#[test]
+fn a_429_before_the_body_is_read_is_honoured() {
+    honours_a_429(Fault::BeforeBody(Box::new(Fault::RateLimited(1))));
+}
+
+/// `fault` answers a 429 with `retry_after` 1 s.
+fn honours_a_429(fault: Fault) {
     let collector = Collector::start();
     for mut client in clients(&collector.url(), collector.api_key()) {
         let name = client.name();
-        collector.inject(Fault::RateLimited(1));
+        collector.inject(fault.clone());
         let limited_at = Instant::now();
         client.send();
         assert!(

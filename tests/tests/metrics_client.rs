@@ -5,7 +5,7 @@ mod common;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use monlight_std::{Metric, MetricsClient};
-use monlight_tests::{Collector, Fault};
+use monlight_tests::{Collector, CollectorConfig, Fault};
 use serde_json::json;
 
 fn client(collector: &Collector) -> MetricsClient {
@@ -646,5 +646,37 @@ fn series_beyond_what_a_client_interns_still_arrive_with_their_values() {
     assert_eq!(
         (late["value"].as_f64(), late["labels"]["k"].as_str()),
         (Some(7.5), Some("v"))
+    );
+}
+
+/// A server that answers 429 from the head and closes without reading a
+/// 500 KB batch, over a slow network (a small receive window): the write
+/// fails, yet the 429 is what counts, and its pause holds the rest back.
+#[test]
+fn a_429_answered_before_a_large_body_is_read_is_honoured() {
+    let collector = Collector::with_config(CollectorConfig {
+        receive_buffer: Some(4096),
+        ..CollectorConfig::default()
+    });
+    let metrics = client(&collector);
+    let pad = "x".repeat(100);
+    let labels = [("a", pad.as_str()), ("b", &pad), ("c", &pad), ("d", &pad)];
+    for i in 0..1000 {
+        metrics.gauge("large", f64::from(i), &labels);
+    }
+    collector.inject(Fault::BeforeBody(Box::new(Fault::RateLimited(30))));
+    let report = metrics.flush().unwrap();
+    let stats = metrics.stats();
+    assert!(stats.dropped_rate_limited > 900, "{stats:?}");
+    assert_eq!(stats.dropped_transport, 0, "{stats:?}");
+    assert!(report.paused, "{report:?}");
+    assert_eq!(
+        collector.requests().len(),
+        1,
+        "nothing sent during the pause"
+    );
+    assert!(
+        metrics.buffered() > 0,
+        "the second batch waits out the pause"
     );
 }

@@ -186,7 +186,12 @@ impl DeadlineStream {
             self.deadline,
             TcpStream::set_write_timeout,
             |s| s.write_vectored(&[IoSlice::new(held), IoSlice::new(buf)]),
-        )?;
+        )
+        .inspect_err(|_| {
+            // The request is over; the answer may still be read, and a
+            // read must not try to send this first.
+            held.clear();
+        })?;
         if n == 0 {
             return Err(io::ErrorKind::WriteZero.into());
         }
