@@ -24,7 +24,8 @@ pub struct Stats {
     pub recorded: u64,
     /// Points the server accepted (2xx).
     pub sent: u64,
-    /// Points refused because the buffer was full.
+    /// Points refused because the buffer was full (for error reports:
+    /// because too many were already waiting or on their way).
     pub dropped_full: u64,
     /// Points refused because they broke a rule (name, value, labels).
     pub dropped_invalid: u64,

@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::panic::Location;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -20,6 +21,12 @@ use crate::transport::{AsyncHttp, BlockingHttp};
 
 /// Reports waiting for the sender thread before new ones are dropped.
 const QUEUE_DEPTH: usize = 64;
+
+/// Async reports that may be on their way at once, each holding its body
+/// and, while it is sent, a connection: beyond, a report is dropped and
+/// counted, so a storm of failures against a slow tracker cannot exhaust
+/// memory or file descriptors.
+const MAX_IN_FLIGHT: usize = 64;
 
 /// The request an error happened in. Only the fields you set are sent.
 ///
@@ -169,6 +176,7 @@ impl ErrorClientBuilder {
                 async_http,
                 state: Mutex::new(State::default()),
                 sender: Mutex::new(None),
+                in_flight: AtomicUsize::new(0),
                 origin: Instant::now(),
             }),
         })
@@ -222,6 +230,8 @@ struct Inner {
     state: Mutex<State>,
     /// The sender thread for synchronous reports, started on first use.
     sender: Mutex<Option<SyncSender<Job>>>,
+    /// Async reports built and not yet settled (see [`MAX_IN_FLIGHT`]).
+    in_flight: AtomicUsize,
     origin: Instant,
 }
 
@@ -306,6 +316,9 @@ impl ErrorClient {
     /// called; the returned future only sends it, so it is `'static` and
     /// can be spawned to not wait at all:
     /// `tokio::spawn(client.report_error(&e, None));`. Needs a tokio runtime.
+    /// At most 64 such reports are on their way at once (a storm of
+    /// failures against a slow tracker); beyond, a report is dropped and
+    /// counted in [`Stats::dropped_full`].
     #[track_caller]
     pub fn report_error<R: Reportable + ?Sized>(
         &self,
@@ -384,15 +397,25 @@ impl ErrorClient {
         &self,
         body: Option<Vec<u8>>,
     ) -> impl Future<Output = ()> + Send + 'static + use<> {
-        let inner = Arc::clone(&self.inner);
-        async move {
-            if let Some(body) = body {
-                if inner.paused() {
-                    return;
-                }
-                let outcome = inner.async_http.send_owned(Endpoint::Errors, body).await;
-                inner.settle(outcome);
+        // Counted from now: the future holds the body until it is done or
+        // dropped, spawned or not.
+        let report = body.and_then(|body| match InFlight::enter(&self.inner) {
+            Some(in_flight) => Some((in_flight, body)),
+            None => {
+                self.inner.drop_full(MAX_IN_FLIGHT, "on their way");
+                None
             }
+        });
+        async move {
+            let Some((in_flight, body)) = report else {
+                return;
+            };
+            let inner = &in_flight.0;
+            if inner.paused() {
+                return;
+            }
+            let outcome = inner.async_http.send_owned(Endpoint::Errors, body).await;
+            inner.settle(outcome);
         }
     }
 
@@ -525,7 +548,9 @@ impl Inner {
         let mut body = vec![0u8; MAX_ERROR_BODY];
         match encode_error_report(&report, &mut body) {
             Ok(len) => {
+                // Held until sent: its size, not the limit's 256 KiB.
                 body.truncate(len);
+                body.shrink_to_fit();
                 Some(body)
             }
             Err(e) => {
@@ -618,10 +643,37 @@ impl Inner {
                 }
             }
             Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
-                self.lock_state().stats.dropped_full += 1;
-                log::warn!("monlight: error report dropped: {QUEUE_DEPTH} reports already waiting");
+                self.drop_full(QUEUE_DEPTH, "waiting");
             }
         }
+    }
+
+    /// Counts and logs a report dropped because `limit` others are
+    /// already `doing` so.
+    fn drop_full(&self, limit: usize, doing: &str) {
+        self.lock_state().stats.dropped_full += 1;
+        log::warn!("monlight: error report dropped: {limit} reports already {doing}");
+    }
+}
+
+/// One async report on its way (see [`MAX_IN_FLIGHT`]), until dropped.
+struct InFlight(Arc<Inner>);
+
+impl InFlight {
+    fn enter(inner: &Arc<Inner>) -> Option<Self> {
+        inner
+            .in_flight
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < MAX_IN_FLIGHT).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| Self(Arc::clone(inner)))
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
     }
 }
 

@@ -321,3 +321,33 @@ fn debug_never_shows_the_key() {
             .is_err()
     );
 }
+
+/// A storm of failures against a tracker that stalls (the real one has no
+/// read timeout): at most 64 reports wait at once, each holding a
+/// connection and its body; the rest are dropped and counted at once.
+#[test]
+fn async_reports_in_flight_are_bounded() {
+    let collector = Collector::start();
+    collector.set_fault(Some(Fault::Stall(Duration::from_secs(30))));
+    let errors = ErrorClient::builder(collector.url(), collector.api_key())
+        .timeout(Duration::from_secs(3))
+        .build()
+        .unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    for i in 0..200 {
+        runtime.spawn(errors.report_error(format!("storm {i}").as_str(), None));
+    }
+    let stats = errors.stats();
+    assert_eq!(stats.recorded, 200, "{stats:?}");
+    assert_eq!(stats.dropped_full, 136, "beyond 64 in flight: {stats:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "the storm never waits"
+    );
+    drop(runtime); // the stalled reports end with it
+}

@@ -1,11 +1,11 @@
 //! Memory under pressure, counted by dhat's allocator: recording a seen
 //! series (per call or through a registered handle) allocates nothing,
-//! and a collector that is down cannot make the process grow however much
-//! is recorded.
+//! a collector that is down cannot make the process grow however much is
+//! recorded, and error reports on their way hold their own size.
 
 use std::time::Duration;
 
-use monlight_std::MetricsClient;
+use monlight_std::{ErrorClient, MetricsClient};
 
 #[global_allocator]
 static ALLOCATOR: dhat::Alloc = dhat::Alloc;
@@ -85,4 +85,15 @@ fn recording_allocates_nothing_and_memory_stays_flat_while_the_collector_is_down
         stats.sent + stats.dropped_transport,
         "{stats:?}"
     );
+
+    // Error reports waiting to be sent hold their own size, not the 256 KiB
+    // a report may take (64 of them once held 16 MiB).
+    let errors = ErrorClient::new(&dead_url(), "key").unwrap();
+    let before = dhat::HeapStats::get().curr_bytes;
+    let waiting: Vec<_> = (0..64)
+        .map(|i| errors.report_error(format!("report {i}").as_str(), None))
+        .collect();
+    let held = dhat::HeapStats::get().curr_bytes.saturating_sub(before);
+    assert!(held < 64 * 2048, "64 waiting reports hold {held} bytes");
+    drop(waiting);
 }
