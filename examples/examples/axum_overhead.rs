@@ -302,8 +302,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             app().layer(FloorLayer::keep_only()),
         ),
         variant(
-            "floor: + delivery",
-            app().layer(FloorLayer::deliver_to(&url)),
+            "floor: + labels",
+            app().layer(FloorLayer::keep_only().with_labels()),
+        ),
+        variant(
+            "floor: + labels, delivery",
+            app().layer(FloorLayer::deliver_to(&url).with_labels()),
         ),
         // A second bare server: the spread between the two is the noise.
         variant("bare (control)", app()),

@@ -7,7 +7,8 @@
 //!
 //! Usage: `layer_instructions <variant> <requests> [<evict bytes>]`;
 //! variants: bare, noop, floor (`monlight_examples::floor`, keeping events
-//! only), metrics, errors, setup. With `evict bytes`, a buffer that large is
+//! only), floor-labels (the same, reading the labels' sources too),
+//! metrics, errors, setup. With `evict bytes`, a buffer that large is
 //! written between requests (a byte per cache line), as the kernel's TCP
 //! work does between two requests of a real server: every request then
 //! starts with cold caches, and cachegrind counts the cache lines it needs.
@@ -59,6 +60,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "noop" => app().layer(tower::util::MapRequestLayer::new(|r: Request| r)),
         "metrics" => app().layer(RequestMetricsLayer::new(metrics()?)),
         "floor" => app().layer(FloorLayer::keep_only()),
+        "floor-labels" => app().layer(FloorLayer::keep_only().with_labels()),
         "errors" => app().layer(ErrorReportingLayer::new(ErrorClient::new(url, "k")?)),
         "setup" => {
             let options = MonlightOptions::new("k")

@@ -7,8 +7,11 @@
 //! collector's address, a thread delivers every 1,000 of them as 1,000
 //! items of 200 bytes of ready-made JSON in one POST on a connection of its
 //! own, which is what the servers require (at most 1,000 items a request,
-//! one event an item, a connection closed after every answer). Nothing is
-//! validated, interned, looked up, formatted or counted.
+//! one event an item, a connection closed after every answer). With
+//! [`FloorLayer::with_labels`], it also reads what the labels need (the
+//! route template, the method, the status) and keeps the route's address
+//! in the events. Nothing is validated, interned, looked up, formatted or
+//! counted.
 
 use std::cell::RefCell;
 use std::future::Future;
@@ -18,7 +21,8 @@ use std::sync::mpsc::{Sender, channel};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use axum::extract::Request;
+use axum::extract::{MatchedPath, Request};
+use axum::http::Method;
 use axum::response::Response;
 
 /// Events handed to the sending thread at once: the servers' item limit.
@@ -40,12 +44,26 @@ thread_local! {
 #[derive(Clone)]
 pub struct FloorLayer {
     sender: Option<Sender<Events>>,
+    labels: bool,
 }
 
 impl FloorLayer {
     /// Keeps events only (a full buffer is emptied).
     pub fn keep_only() -> Self {
-        Self { sender: None }
+        Self {
+            sender: None,
+            labels: false,
+        }
+    }
+
+    /// Also reads the labels' sources: the route template (axum's
+    /// `MatchedPath`, an `Arc` cloned into the future), the method and the
+    /// status, as any request-metrics layer must.
+    pub fn with_labels(self) -> Self {
+        Self {
+            labels: true,
+            ..self
+        }
     }
 
     /// Also delivers them to `http://host:port` (a sink that answers).
@@ -82,6 +100,7 @@ impl FloorLayer {
             .expect("spawn the floor's sender");
         Self {
             sender: Some(sender),
+            labels: false,
         }
     }
 }
@@ -93,6 +112,7 @@ impl<S> tower::Layer<S> for FloorLayer {
         Floor {
             inner,
             sender: self.sender.clone(),
+            labels: self.labels,
         }
     }
 }
@@ -102,6 +122,7 @@ impl<S> tower::Layer<S> for FloorLayer {
 pub struct Floor<S> {
     inner: S,
     sender: Option<Sender<Events>>,
+    labels: bool,
 }
 
 impl<S> tower::Service<Request> for Floor<S>
@@ -117,10 +138,15 @@ where
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
+        let labels = self.labels.then(|| {
+            let route = request.extensions().get::<MatchedPath>().cloned();
+            (route, request.method().clone())
+        });
         Timed {
             inner: self.inner.call(request),
             start: Instant::now(),
             sender: self.sender.clone(),
+            labels,
         }
     }
 }
@@ -132,6 +158,7 @@ pin_project_lite::pin_project! {
         inner: F,
         start: Instant,
         sender: Option<Sender<Events>>,
+        labels: Option<(Option<MatchedPath>, Method)>,
     }
 }
 
@@ -146,9 +173,17 @@ where
         let output = std::task::ready!(this.inner.poll(cx));
         let nanos = this.start.elapsed().as_nanos() as u64;
         let status = output.as_ref().map_or(500, |r| r.status().as_u16());
+        // The route's address stands for its series (as a series id would).
+        let series = match this.labels.take() {
+            Some((route, method)) => {
+                let route = route.as_ref().map_or(0, |r| r.as_str().as_ptr() as u64);
+                route ^ (u64::from(status) << 48) ^ (method.as_str().len() as u64)
+            }
+            None => u64::from(status),
+        };
         EVENTS.with_borrow_mut(|events| {
-            events.push([u64::from(status), 1]);
-            events.push([u64::from(status), nanos]);
+            events.push([series, 1]);
+            events.push([series, nanos]);
             if events.len() >= BATCH {
                 let full = std::mem::replace(events, Vec::with_capacity(BATCH));
                 if let Some(sender) = this.sender {
