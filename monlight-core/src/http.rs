@@ -315,18 +315,16 @@ pub fn exchange<S: embedded_io::Read + embedded_io::Write>(
     }
     let sent = sent.and_then(|()| stream.flush()).map_err(io_error);
     let mut reader = ResponseReader::new(buf);
-    let read = loop {
-        match reader.space() {
-            Ok(Some(space)) => match stream.read(space) {
-                Ok(n) => match reader.advance(n) {
-                    Ok(true) => continue,
-                    done => break done.map(drop),
-                },
-                Err(e) => break Err(io_error(e)),
-            },
-            done => break done.map(drop),
+    let mut read = || {
+        while let Some(space) = reader.space()? {
+            let n = stream.read(space).map_err(io_error)?;
+            if !reader.advance(n)? {
+                break;
+            }
         }
+        Ok(())
     };
+    let read = read();
     reader.settle(sent, read)
 }
 

@@ -272,8 +272,9 @@ fn wrong_key_401() {
     under_fault(Fault::Status(401, "Invalid API key"), Reason::Rejected);
 }
 
-/// A server may answer from the head and close without reading the body:
-/// the answer still counts, not the failed write.
+/// A server may answer from the head and close with the body unread,
+/// which turns its close into a reset: the answer still counts. (A write
+/// that fails on a large body is `metrics_client`'s test.)
 #[test]
 fn wrong_key_401_before_the_body_is_read() {
     let fault = Fault::Status(401, "Invalid API key");
