@@ -67,29 +67,35 @@ pub fn encode_batch<S: AsRef<[u8]> + AsMut<[u8]>>(
     out: &mut [u8],
 ) -> Option<Batch> {
     let mut writer = BatchWriter::new(out, limits, project);
-    writer.take_from(buffer, usize::MAX);
+    writer.write_from(buffer, usize::MAX);
+    buffer.take_batch();
     writer.finish()
 }
 
-/// Builds one batch step by step, so that a buffer shared with recording
-/// code is locked only for short steps (the [`Flusher`](crate::Flusher)
-/// moves 64 points per lock), never for a whole batch.
+/// What a [`PointSource`](crate::PointSource) wrote into a batch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Written {
+    /// Points now in the batch (they stay in the source until it is
+    /// settled).
+    pub points: usize,
+    /// Points removed as too large for any batch, and counted so.
+    pub oversize: usize,
+}
+
+/// Builds one batch item by item, within the server's limits: what a
+/// [`PointSource`](crate::PointSource) writes its points into. The
+/// [`Flusher`](crate::Flusher) makes one per batch; a source of your own
+/// writes with [`BatchWriter::push_series_point`].
 ///
-/// ```
-/// use monlight_core::{BatchLimits, BatchWriter, Metric, MetricBuffer};
-///
-/// let mut buffer = MetricBuffer::<[u8; 1024]>::new();
-/// for _ in 0..3 {
-///     buffer.record(&Metric::counter("c", &[], 1.0)).unwrap();
-/// }
-/// let mut out = [0u8; 256];
-/// let mut writer = BatchWriter::new(&mut out, BatchLimits::default(), None);
-/// assert_eq!(writer.take_from(&mut buffer, 2), 2); // one short step
-/// assert_eq!(writer.take_from(&mut buffer, 2), 1); // the next one
-/// let batch = writer.finish().unwrap();
-/// assert_eq!(batch.points, 3);
-/// assert!(buffer.is_empty());
-/// ```
+/// Points are sent with the second they were recorded in, with two
+/// exceptions, so that every point reaches the collector's charts (it
+/// aggregates each minute once, shortly after the minute ends):
+/// - a point of a minute's last second is sent as the first second of the
+///   next minute (moved by one second), so that the flush at the start of
+///   that last second carries all of its minute;
+/// - a point sent after its minute ended (held through an outage or a
+///   429) is sent with the second it is sent in, the one minute the
+///   collector has not aggregated yet.
 pub struct BatchWriter<'o> {
     out: &'o mut [u8],
     /// Items end before this index (one byte is kept for `]`).
@@ -100,7 +106,23 @@ pub struct BatchWriter<'o> {
     full: bool,
     /// Every point's `project`.
     project: Option<&'o str>,
+    /// The wall clock when the batch is written, for points of a minute
+    /// that has ended.
+    now_unix: Option<u64>,
     last_tail: LastTail,
+}
+
+/// The second a point recorded in `recorded` is sent with, when the batch
+/// is written at `now` (see [`BatchWriter`]).
+fn send_second(recorded: u64, now: Option<u64>) -> u64 {
+    // The minute a second is charted in once a :59 moves to the next :00.
+    let charted_minute = |second: u64| second.saturating_add(1) / 60;
+    let second = match now {
+        Some(now) if charted_minute(recorded) < now / 60 => now,
+        _ => recorded,
+    };
+    let minute = charted_minute(second);
+    second.max(minute * 60)
 }
 
 /// Where the last item's tail (`,"timestamp":..,"project":..}`) lies, and
@@ -155,8 +177,18 @@ impl<'o> BatchWriter<'o> {
             max_items: limits.max_items.min(MAX_BATCH_ITEMS),
             full: false,
             project,
+            now_unix: None,
             last_tail: LastTail::default(),
         }
+    }
+
+    /// The same writer, told the wall clock (Unix seconds) when the batch
+    /// is written: points of a minute that ended before it are sent with
+    /// that second (see [`BatchWriter`]).
+    #[must_use]
+    pub fn at(mut self, now_unix: Option<u64>) -> Self {
+        self.now_unix = now_unix;
+        self
     }
 
     /// `true` once the next point would cross a limit.
@@ -164,46 +196,34 @@ impl<'o> BatchWriter<'o> {
         self.full
     }
 
-    /// Moves up to `max_points` of the oldest buffered points into the
-    /// batch, removing them from the buffer, and stops early when the batch
-    /// is full. A point that cannot fit even alone is removed and counted in
-    /// [`Stats::dropped_oversize`](crate::Stats::dropped_oversize). Returns
-    /// how many points left the buffer.
-    pub fn take_from<S: AsRef<[u8]> + AsMut<[u8]>>(
+    /// Writes up to `max` of `buffer`'s oldest points that are not in the
+    /// batch yet, and stops early when the batch is full. They stay in the
+    /// buffer, marked as in the batch, until it is settled. A point that
+    /// cannot fit even alone is removed and counted in
+    /// [`Stats::dropped_oversize`](crate::Stats::dropped_oversize).
+    pub(crate) fn write_from<S: AsRef<[u8]> + AsMut<[u8]>>(
         &mut self,
         buffer: &mut MetricBuffer<S>,
-        max_points: usize,
-    ) -> usize {
-        let mut taken = 0;
-        while taken < max_points && !self.full && !buffer.is_empty() {
-            let (moved, oversize) = self.write_points(buffer, max_points - taken);
-            buffer.remove_front(moved);
-            taken += moved;
-            if oversize {
-                buffer.remove_front(1);
-                buffer.stats_mut().dropped_oversize += 1;
-                taken += 1;
-            }
-        }
-        taken
-    }
-
-    /// Appends points; returns how many, and whether the next one is
-    /// oversize (it did not fit into an empty batch).
-    fn write_points<S: AsRef<[u8]> + AsMut<[u8]>>(
-        &mut self,
-        buffer: &MetricBuffer<S>,
-        max_points: usize,
-    ) -> (usize, bool) {
-        let mut moved = 0;
-        for point in buffer.raw_points().take(max_points) {
+        max: usize,
+    ) -> Written {
+        let mut written = Written::default();
+        while written.points + written.oversize < max {
+            let Some((point, len)) = buffer.next_for_batch() else {
+                break;
+            };
             match self.push(point.timestamp, |w| write_item(w, &point)) {
-                Pushed::Written => moved += 1,
+                Pushed::Written => {
+                    buffer.add_to_batch(len);
+                    written.points += 1;
+                }
                 Pushed::Full => break,
-                Pushed::Oversize => return (moved, true),
+                Pushed::Oversize => {
+                    buffer.drop_oversize(len);
+                    written.oversize += 1;
+                }
             }
         }
-        (moved, false)
+        written
     }
 
     /// Appends one point of a series encoded by [`encode_series`]: its
@@ -261,6 +281,7 @@ impl<'o> BatchWriter<'o> {
         } else {
             self.pos + 1
         };
+        let unix_seconds = unix_seconds.map(|second| send_second(second, self.now_unix));
         let mut w = JsonWriter::new(&mut self.out[..self.end], start);
         let written = write(&mut w)
             .and_then(|()| self.last_tail.write(&mut w, unix_seconds, self.project))
@@ -389,4 +410,32 @@ fn write_tail(
         w.string(project.as_bytes())?;
     }
     w.raw(b"}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::send_second;
+
+    #[test]
+    fn points_are_sent_where_the_charts_still_count_them() {
+        let minute = 29_000_000 * 60;
+        // Recorded and sent in the same minute: as recorded.
+        assert_eq!(send_second(minute + 12, Some(minute + 30)), minute + 12);
+        // A minute's last second goes to the next minute's first.
+        assert_eq!(send_second(minute + 59, Some(minute + 59)), minute + 60);
+        // Sent after its minute ended: the second it is sent in.
+        assert_eq!(send_second(minute + 12, Some(minute + 75)), minute + 75);
+        assert_eq!(send_second(minute + 12, Some(minute + 119)), minute + 120);
+        // Its last second moved into the minute it is sent in: as moved.
+        assert_eq!(send_second(minute + 59, Some(minute + 61)), minute + 60);
+        // No wall clock: as recorded (moved).
+        assert_eq!(send_second(minute + 59, None), minute + 60);
+    }
+
+    #[test]
+    fn the_last_representable_second_is_sent_as_it_is() {
+        // Found by fuzzing: the next minute of `u64::MAX` does not exist.
+        assert_eq!(send_second(u64::MAX, None), u64::MAX);
+        assert_eq!(send_second(u64::MAX, Some(u64::MAX)), u64::MAX);
+    }
 }

@@ -88,7 +88,7 @@ impl From<MetricError> for RecordError {
 /// start-up ([`MetricBuffer::with_storage`]). One implementation serves both.
 ///
 /// RAM: exactly `size_of::<MetricBuffer<[u8; N]>>()`, which is `N` plus a
-/// fixed overhead ([`MetricBuffer::OVERHEAD`] bytes: three indices and the
+/// fixed overhead ([`MetricBuffer::OVERHEAD`] bytes: indices and the
 /// [`Stats`]). Size `N` with [`record_len`].
 ///
 /// ```
@@ -110,8 +110,19 @@ pub struct MetricBuffer<S> {
     head: usize,
     tail: usize,
     points: usize,
+    /// The oldest points, written into the batch being built or sent: they
+    /// stay until its outcome is known (kept if the server stored nothing).
+    in_batch: InBatch,
     stats: Stats,
     storage: S,
+}
+
+/// The front of a buffer that is in the current batch: how many points,
+/// and their bytes from `head` (offsets from `head` survive compaction).
+#[derive(Clone, Copy, Default)]
+struct InBatch {
+    points: usize,
+    bytes: usize,
 }
 
 impl<const N: usize> MetricBuffer<[u8; N]> {
@@ -131,8 +142,9 @@ impl<const N: usize> Default for MetricBuffer<[u8; N]> {
 }
 
 impl<S> MetricBuffer<S> {
-    /// Bytes a buffer needs besides its storage (indices and [`Stats`]):
-    /// 96 on 64-bit targets, 88 on 32-bit ones such as Cortex-M.
+    /// Bytes a buffer needs besides its storage (indices, the batch being
+    /// sent, and [`Stats`]): 120 on 64-bit targets, 104 on 32-bit ones
+    /// such as Cortex-M.
     pub const OVERHEAD: usize = core::mem::size_of::<MetricBuffer<[u8; 0]>>();
 
     /// A buffer over caller-provided storage.
@@ -141,22 +153,17 @@ impl<S> MetricBuffer<S> {
             head: 0,
             tail: 0,
             points: 0,
-            stats: Stats {
-                recorded: 0,
-                sent: 0,
-                dropped_full: 0,
-                dropped_invalid: 0,
-                dropped_rejected: 0,
-                dropped_rate_limited: 0,
-                dropped_transport: 0,
-                dropped_oversize: 0,
-                batches: 0,
+            in_batch: InBatch {
+                points: 0,
+                bytes: 0,
             },
+            stats: Stats::new(),
             storage,
         }
     }
 
-    /// Points buffered now.
+    /// Points buffered now, those of a batch on its way (or kept for a
+    /// retry) included.
     pub const fn len(&self) -> usize {
         self.points
     }
@@ -176,12 +183,38 @@ impl<S> MetricBuffer<S> {
         self.stats
     }
 
-    /// The counters, to count points kept outside the buffer (e.g. staged
-    /// per thread) that its flush sends with
-    /// [`Flusher::send_batch`](crate::Flusher::send_batch): add them to
-    /// `recorded` when they are taken out to be sent.
-    pub fn stats_mut(&mut self) -> &mut Stats {
-        &mut self.stats
+    /// Settles the points of the current batch: they leave, counted under
+    /// `outcome`, unless the server stored nothing
+    /// ([`Outcome::can_retry`](crate::Outcome::can_retry)); then they stay
+    /// at the front, to go into the next batch first.
+    /// Returns whether it held any; `count_batch` counts the request in
+    /// [`Stats::batches`].
+    pub(crate) fn settle_batch(&mut self, settle: crate::Settle<'_>) -> bool {
+        let InBatch { points, bytes } = core::mem::take(&mut self.in_batch);
+        if points == 0 {
+            return false;
+        }
+        settle.count(points as u64, &mut self.stats);
+        if !settle.keep {
+            self.remove_front_bytes(points, bytes);
+        }
+        true
+    }
+
+    /// Removes the points of the current batch without counting them
+    /// (for [`encode_batch`](crate::encode_batch), which sends nothing).
+    pub(crate) fn take_batch(&mut self) {
+        let InBatch { points, bytes } = core::mem::take(&mut self.in_batch);
+        self.remove_front_bytes(points, bytes);
+    }
+
+    fn remove_front_bytes(&mut self, points: usize, bytes: usize) {
+        self.head += bytes;
+        self.points -= points;
+        if self.points == 0 {
+            self.head = 0;
+            self.tail = 0;
+        }
     }
 }
 
@@ -229,27 +262,36 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> MetricBuffer<S> {
     /// The buffered points, oldest first.
     pub fn iter(&self) -> Points<'_> {
         Points {
-            raw: self.raw_points(),
+            raw: RawPoints {
+                bytes: &self.storage.as_ref()[self.head..self.tail],
+            },
         }
     }
 
-    /// The buffered points as stored (for the batch encoder).
-    pub(crate) fn raw_points(&self) -> RawPoints<'_> {
-        RawPoints {
-            bytes: &self.storage.as_ref()[self.head..self.tail],
-        }
+    /// The oldest point not in the current batch, as stored, and its
+    /// record's length (for the batch encoder).
+    pub(crate) fn next_for_batch(&self) -> Option<(RawPoint<'_>, usize)> {
+        let from = self.head + self.in_batch.bytes;
+        let bytes = self.storage.as_ref().get(from..self.tail)?;
+        let len = usize::from(u16::from_le_bytes([*bytes.first()?, *bytes.get(1)?]));
+        let point = RawPoints { bytes }.next()?;
+        Some((point, len))
     }
 
-    /// Removes the `count` oldest points (fewer if fewer are buffered).
-    pub(crate) fn remove_front(&mut self, count: usize) {
-        for _ in 0..count.min(self.points) {
-            let bytes = self.storage.as_ref();
-            self.head += usize::from(u16::from_le_bytes([bytes[self.head], bytes[self.head + 1]]));
-            self.points -= 1;
-        }
-        if self.points == 0 {
-            self.head = 0;
-            self.tail = 0;
+    /// The point [`MetricBuffer::next_for_batch`] gave, of `len` bytes, is
+    /// in the batch now.
+    pub(crate) fn add_to_batch(&mut self, len: usize) {
+        self.in_batch.points += 1;
+        self.in_batch.bytes += len;
+    }
+
+    /// Drops the point [`MetricBuffer::next_for_batch`] gave, of `len`
+    /// bytes, as too large for any batch. It is the first of an empty
+    /// batch, so it is the buffer's front.
+    pub(crate) fn drop_oversize(&mut self, len: usize) {
+        if self.in_batch.points == 0 {
+            self.remove_front_bytes(1, len);
+            self.stats.dropped_oversize += 1;
         }
     }
 }
@@ -521,7 +563,15 @@ mod tests {
             {
                 recorded += 1;
             }
-            b.remove_front(1 + round % 2);
+            for _ in 0..1 + round % 2 {
+                let (_, len) = b.next_for_batch().unwrap();
+                b.add_to_batch(len);
+            }
+            b.settle_batch(crate::Settle {
+                outcome: &crate::Outcome::Delivered { status: 202 },
+                keep: false,
+                count_batch: true,
+            });
         }
         let values: Vec<f64> = b.iter().map(|p| p.value).collect();
         // The survivors are the most recent ones, in order, contiguous.
@@ -545,5 +595,7 @@ mod tests {
             MetricBuffer::<[u8; 4096]>::RAM_BYTES,
             4096 + MetricBuffer::<[u8; 0]>::OVERHEAD
         );
+        #[cfg(target_pointer_width = "64")]
+        assert_eq!(MetricBuffer::<[u8; 0]>::OVERHEAD, 128);
     }
 }

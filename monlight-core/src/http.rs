@@ -18,7 +18,10 @@ pub enum HttpError {
     /// (header injection), or the request head does not fit the scratch
     /// buffer.
     InvalidRequest,
-    /// The stream failed while writing or reading.
+    /// The stream failed or timed out before the whole request was
+    /// written (and no answer came): nothing was stored.
+    Unsent,
+    /// The stream failed while reading.
     Io,
     /// The stream timed out.
     Timeout,
@@ -34,6 +37,7 @@ impl From<HttpError> for TransportError {
     fn from(e: HttpError) -> Self {
         match e {
             HttpError::InvalidRequest => TransportError::InvalidRequest,
+            HttpError::Unsent => TransportError::Unsent,
             HttpError::Io => TransportError::Io,
             HttpError::Timeout => TransportError::Timeout,
             HttpError::Truncated | HttpError::Malformed | HttpError::HeadersTooLarge => {
@@ -47,6 +51,7 @@ impl core::fmt::Display for HttpError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str(match self {
             HttpError::InvalidRequest => "invalid request header",
+            HttpError::Unsent => "connection lost while sending the request",
             HttpError::Io => "I/O error",
             HttpError::Timeout => "timed out",
             HttpError::Truncated => "connection closed before the response head",
@@ -313,7 +318,11 @@ pub fn exchange<S: embedded_io::Read + embedded_io::Write>(
     for part in [&buf[..head_len], body] {
         sent = sent.and_then(|()| stream.write_all(part));
     }
-    let sent = sent.and_then(|()| stream.flush()).map_err(io_error);
+    // Whatever went wrong while writing, the server has not read the
+    // whole body, so it stored nothing.
+    let sent = sent
+        .and_then(|()| stream.flush())
+        .map_err(|_| HttpError::Unsent);
     let mut reader = ResponseReader::new(buf);
     let mut read = || {
         while let Some(space) = reader.space()? {
@@ -332,17 +341,45 @@ pub fn exchange<S: embedded_io::Read + embedded_io::Write>(
 /// it. Reading an early answer after it, as [`exchange`] does, costs 160
 /// bytes of flash, and a device's batches (a few KB) fit in the server's
 /// receive window, so their writes do not wait on the server's reading.
+///
+/// It is [`write_request_async`] then [`read_response_async`]: a caller
+/// that bounds the time calls them apart, because a request cut short
+/// while writing was not stored and can be sent again, and one cut short
+/// while waiting for its answer may have been.
 pub async fn exchange_async<S: embedded_io_async::Read + embedded_io_async::Write>(
     stream: &mut S,
     head: &RequestHead<'_>,
     body: &[u8],
     buf: &mut [u8],
 ) -> Result<Outcome, HttpError> {
+    write_request_async(stream, head, body, buf).await?;
+    read_response_async(stream, buf).await
+}
+
+/// Writes one request (its head built in `buf`) and flushes it; a failed
+/// write is [`HttpError::Unsent`].
+pub async fn write_request_async<S: embedded_io_async::Write>(
+    stream: &mut S,
+    head: &RequestHead<'_>,
+    body: &[u8],
+    buf: &mut [u8],
+) -> Result<(), HttpError> {
     let head_len = head.encode(body.len(), buf)?;
     for part in [&buf[..head_len], body] {
-        stream.write_all(part).await.map_err(io_error)?;
+        stream
+            .write_all(part)
+            .await
+            .map_err(|_| HttpError::Unsent)?;
     }
-    stream.flush().await.map_err(io_error)?;
+    stream.flush().await.map_err(|_| HttpError::Unsent)
+}
+
+/// Reads the answer to a request written with [`write_request_async`]
+/// into `buf`, as [`exchange`] does.
+pub async fn read_response_async<S: embedded_io_async::Read>(
+    stream: &mut S,
+    buf: &mut [u8],
+) -> Result<Outcome, HttpError> {
     let mut reader = ResponseReader::new(buf);
     while let Some(space) = reader.space()? {
         let n = stream.read(space).await.map_err(io_error)?;

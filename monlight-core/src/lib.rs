@@ -13,14 +13,16 @@
 //! - [`ErrorReport`] and [`encode_error_report`]: error bodies with sensitive
 //!   headers stripped, truncated to fit 262,143 bytes;
 //! - [`Transport`] / [`AsyncTransport`] and [`Outcome`]: how a request went;
-//! - [`Flusher`]: the one flush engine, with 429 pauses and the [`Stats`]
-//!   counters that account for every point;
-//! - [`write_traceback`]: tracebacks the tracker groups by throw site;
+//! - [`Flusher`]: the one flush engine over any [`PointSource`]: keeps what
+//!   the server did not store, honours 429 pauses, and counts every point
+//!   in [`Stats`];
+//! - [`ReportText`]: a report's type, message and traceback, the same on
+//!   every platform, grouped by throw site;
 //! - [`http`]: HTTP/1.1 framing over `embedded-io` for socket transports.
 //!
 //! ```
 //! use core::cell::RefCell;
-//! use monlight_core::{Endpoint, Flusher, Metric, MetricBuffer, Outcome, Transport};
+//! use monlight_core::{Endpoint, Flusher, Metric, MetricBuffer, Now, Outcome, Transport};
 //!
 //! // 4 KiB of RAM for points, usable in a `static`.
 //! let buffer = RefCell::new(MetricBuffer::<[u8; 4096]>::new());
@@ -36,7 +38,7 @@
 //! }
 //!
 //! let mut out = [0u8; 2048];
-//! let report = Flusher::new(Some("boiler-fw")).flush(&buffer, &mut Serial, &mut out, 0);
+//! let report = Flusher::new(Some("boiler-fw")).flush(&buffer, &mut Serial, &mut out, Now::monotonic(0));
 //! assert_eq!(report.sent, 1);
 //! ```
 //!
@@ -58,6 +60,8 @@
 mod batch;
 mod buffer;
 mod decimal;
+mod defaults;
+mod delivery;
 // Used on bare metal, where ryu does not fit; tested everywhere.
 #[cfg_attr(not(target_os = "none"), allow(dead_code))]
 mod float;
@@ -66,23 +70,37 @@ pub mod http;
 mod json;
 pub mod limits;
 mod metric;
+mod outbox;
+mod probe;
 mod report;
+mod schedule;
+mod source;
 mod stats;
 mod timestamp;
 mod traceback;
 mod transport;
 
-pub use batch::{Batch, BatchLimits, BatchWriter, Pushed, SeriesJson, encode_batch, encode_series};
+pub use batch::{
+    Batch, BatchLimits, BatchWriter, Pushed, SeriesJson, Written, encode_batch, encode_series,
+};
 pub use buffer::{LabelsRef, MetricBuffer, PointRef, Points, RecordError, record_len};
-pub use flush::{BufferAccess, FlushReport, Flusher, POINTS_PER_LOCK, Pause};
+pub use defaults::{
+    DEFAULT_ENVIRONMENT, DEFAULT_FLUSH_INTERVAL_SECS, DEFAULT_PROJECT, DEFAULT_TIMEOUT_SECS,
+};
+pub use delivery::{FlushReport, Pause};
+pub use flush::{Drain, Flusher, Now, POINTS_PER_LOCK};
 pub use metric::{InvalidProject, Label, Metric, MetricError, MetricKind, validate_project};
+pub use outbox::{FIRST_RETRY_MS, MAX_RETRY_MS, Outbox, ReportQueue};
+pub use probe::{Probe, probe_body};
 pub use report::{
     ALWAYS_EXCLUDED_HEADERS, ErrorReport, HeaderFilter, ReportError, RequestContext,
     TRUNCATION_MARKER, encode_error_report,
 };
+pub use schedule::{MAX_INTERVAL_MS, MINUTE_END_JITTER_MS, Schedule};
+pub use source::{BufferAccess, PointSource, Settle};
 pub use stats::Stats;
 pub use timestamp::{MAX_UNIX_SECONDS, UtcTimestamp};
-pub use traceback::{ThrowSite, short_type_name, write_throw_site, write_traceback};
+pub use traceback::{PANIC_TYPE, ReportText, ThrowSite, short_type_name, write_throw_site};
 pub use transport::{
     AsyncTransport, DEFAULT_RETRY_AFTER_SECS, Endpoint, MAX_RETRY_AFTER_SECS, Outcome, Transport,
     TransportError,

@@ -6,7 +6,7 @@
 //! `<file>:<line>[:<col>]`. So the throw site goes on the first line, and
 //! text from messages can never produce a Python-style match.
 
-use core::fmt::{self, Display, Write};
+use core::fmt::{self, Write};
 
 use crate::decimal::Decimal;
 
@@ -51,55 +51,94 @@ impl<'a> From<&'a core::panic::Location<'a>> for ThrowSite<'a> {
     }
 }
 
-/// Writes a traceback whose first line is the throw site:
+/// The `exception_type` of a panic, on every platform: a panic at one line
+/// of a crate shared by firmware and server makes one group.
+pub const PANIC_TYPE: &str = "Panic";
+
+/// The text fields of an error report, built from its parts the same way
+/// on a device and on a server, so that one failure gives the same
+/// `exception_type`, `message` and `traceback` (and lands in the same
+/// group) wherever it is reported:
 ///
-/// ```text
-/// at src/db.rs:42:17
-/// my_app::db::ConnectionError: could not connect
-/// Caused by: connection refused
+/// - `exception_type`: the short name of the type ([`short_type_name`]);
+/// - `message`: the error's own message, without its causes;
+/// - `traceback`: the throw site (the line the tracker groups by), then
+///   `<type path>: <message>`, one `Caused by: <cause>` per cause and the
+///   detail (e.g. a trimmed backtrace), if any.
+///
+/// It writes with `write_str` alone (no `core::fmt` machinery, which a
+/// device may do without), and so that no text from a message or cause
+/// can look like a Python frame, which the tracker would prefer over the
+/// throw site.
+///
 /// ```
+/// use monlight_core::{ReportText, ThrowSite};
 ///
-/// then `detail` (e.g. a trimmed backtrace), if any. Text from the message
-/// and causes is written so that it can never look like a Python frame.
-///
+/// let text = ReportText {
+///     type_path: "app::db::DbError",
+///     message: "down",
+///     causes: ["connection refused"],
+///     site: ThrowSite { file: "src/db.rs", line: 42, column: 17 },
+///     detail: None,
+/// };
+/// assert_eq!(text.exception_type(), "DbError");
+/// let mut traceback = String::new();
+/// text.write_traceback(&mut traceback).unwrap();
+/// assert_eq!(
+///     traceback,
+///     "at src/db.rs:42:17\napp::db::DbError: down\nCaused by: connection refused\n"
+/// );
 /// ```
-/// use monlight_core::{ThrowSite, write_traceback};
-///
-/// let site = ThrowSite { file: "src/db.rs", line: 42, column: 17 };
-/// let mut text = String::new();
-/// write_traceback(&mut text, site, "app::DbError", &"down", ["refused"].iter(), None::<&str>).unwrap();
-/// assert_eq!(text, "at src/db.rs:42:17\napp::DbError: down\nCaused by: refused\n");
-/// ```
-pub fn write_traceback<W, C, D>(
-    out: &mut W,
-    site: ThrowSite<'_>,
-    type_path: &str,
-    message: &dyn Display,
-    causes: impl Iterator<Item = C>,
-    detail: Option<D>,
-) -> fmt::Result
-where
-    W: Write,
-    C: Display,
-    D: Display,
-{
-    let mut text = write_head(out, site, type_path)?;
-    write!(text, "{message}")?;
-    text.write_str("\n")?;
-    for cause in causes {
-        writeln!(text, "Caused by: {cause}")?;
-    }
-    if let Some(detail) = detail {
-        writeln!(text, "{detail}")?;
-    }
-    Ok(())
+#[derive(Debug, Clone, Copy)]
+pub struct ReportText<'a, C> {
+    /// The error's type, with its module path (`core::any::type_name`).
+    pub type_path: &'a str,
+    /// The error's own message.
+    pub message: &'a str,
+    /// Its causes, outermost first: anything iterable over `&str` (an
+    /// array, `slice.iter().copied()`, a `split`).
+    pub causes: C,
+    /// Where it was raised.
+    pub site: ThrowSite<'a>,
+    /// More lines for the traceback, e.g. a backtrace.
+    pub detail: Option<&'a str>,
 }
 
-/// The traceback of a report whose message is sent on its own and that
-/// has no stack to show (firmware): the throw site alone, the line the
-/// tracker groups by. Its text comes from the compiler (`file!()`,
-/// `Location`), never from a message, so it cannot look like a Python
-/// frame.
+impl<'a, C> ReportText<'a, C> {
+    /// The `exception_type` field.
+    pub fn exception_type(&self) -> &'a str {
+        short_type_name(self.type_path)
+    }
+}
+
+impl<'a, C> ReportText<'a, C>
+where
+    C: IntoIterator<Item = &'a str> + Clone,
+{
+    /// Writes the `traceback` field.
+    pub fn write_traceback<W: Write>(&self, out: &mut W) -> fmt::Result {
+        write_throw_site(out, self.site)?;
+        let mut text = NoPythonFrames { out, tail: [0; 5] };
+        text.write_str(self.type_path)?;
+        text.write_str(": ")?;
+        text.write_str(self.message)?;
+        text.write_str("\n")?;
+        for cause in self.causes.clone() {
+            text.write_str("Caused by: ")?;
+            text.write_str(cause)?;
+            text.write_str("\n")?;
+        }
+        if let Some(detail) = self.detail {
+            text.write_str(detail)?;
+            text.write_str("\n")?;
+        }
+        Ok(())
+    }
+}
+
+/// The first line of a traceback: the throw site, the line the tracker
+/// groups by. Its text comes from the compiler (`file!()`, `Location`),
+/// never from a message, so it cannot look like a Python frame.
 ///
 /// ```
 /// use monlight_core::{ThrowSite, write_throw_site};
@@ -121,20 +160,6 @@ pub fn write_throw_site<W: Write>(out: &mut W, site: ThrowSite<'_>) -> fmt::Resu
         }
     }
     out.write_char('\n')
-}
-
-/// Writes `at <file>:<line>:<col>` and `<type>: `, and returns the writer
-/// for the rest, which keeps text from forming Python frames.
-fn write_head<'w, W: Write>(
-    out: &'w mut W,
-    site: ThrowSite<'_>,
-    type_path: &str,
-) -> Result<NoPythonFrames<'w, W>, fmt::Error> {
-    write_throw_site(out, site)?;
-    let mut text = NoPythonFrames { out, tail: [0; 5] };
-    text.write_str(type_path)?;
-    text.write_str(": ")?;
-    Ok(text)
 }
 
 /// Replaces the quote in `File "` by an apostrophe, so no text from a
@@ -174,12 +199,26 @@ impl<W: Write> Write for NoPythonFrames<'_, W> {
 /// assert_eq!(short_type_name("&str"), "str");
 /// ```
 pub fn short_type_name(type_path: &str) -> &str {
-    let base = type_path.split('<').next().unwrap_or(type_path);
-    let name = base.rsplit("::").next().unwrap_or(base);
-    let name = name
-        .trim_start_matches(['&', '*', ' '])
-        .trim_start_matches("mut ")
-        .trim_start_matches("dyn ");
+    // Byte by byte: `str`'s pattern searchers cost a device 2 KB of flash.
+    // Every byte looked for is ASCII, so each cut is a character boundary.
+    let bytes = type_path.as_bytes();
+    let base = bytes.iter().position(|&b| b == b'<').unwrap_or(bytes.len());
+    let start = (1..base)
+        .rev()
+        .find(|&i| bytes[i] == b':' && bytes[i - 1] == b':')
+        .map_or(0, |i| i + 1);
+    let mut name = type_path.get(start..base).unwrap_or(type_path);
+    loop {
+        let trimmed = match name.as_bytes() {
+            [b'&' | b'*' | b' ', ..] => name.get(1..),
+            [b'm', b'u', b't', b' ', ..] | [b'd', b'y', b'n', b' ', ..] => name.get(4..),
+            _ => None,
+        };
+        match trimmed {
+            Some(rest) => name = rest,
+            None => break,
+        }
+    }
     if name.is_empty() { type_path } else { name }
 }
 
@@ -197,15 +236,14 @@ mod tests {
         };
         let mut text = String::new();
         let message = "bad File \"x.py\", line 3 and File \"y.py\", line 4";
-        write_traceback(
-            &mut text,
+        let report = ReportText {
+            type_path: "T",
+            message,
+            causes: [],
             site,
-            "T",
-            &message,
-            core::iter::empty::<&str>(),
-            None::<&str>,
-        )
-        .unwrap();
+            detail: None,
+        };
+        report.write_traceback(&mut text).unwrap();
         assert!(!text.contains("File \""), "{text}");
         assert!(text.starts_with("at src/a.rs:1:2\n"));
         assert!(text.contains("bad File 'x.py\", line 3"));

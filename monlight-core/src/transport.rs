@@ -89,6 +89,29 @@ impl Outcome {
     pub const fn is_delivered(&self) -> bool {
         matches!(self, Outcome::Delivered { .. })
     }
+
+    /// `true` when the server provably stored nothing and the same body
+    /// may go out again: a 429, or a request that never reached the
+    /// server ([`TransportError::Connect`], [`TransportError::Unsent`]).
+    /// What may have been stored (a timeout or a broken connection after
+    /// the whole request was written) is not retried: it could be stored
+    /// twice.
+    ///
+    /// ```
+    /// use monlight_core::{Outcome, TransportError};
+    ///
+    /// assert!(Outcome::RateLimited { retry_after_secs: 5 }.can_retry());
+    /// assert!(Outcome::Failed(TransportError::Connect).can_retry());
+    /// assert!(!Outcome::Failed(TransportError::Timeout).can_retry());
+    /// assert!(!Outcome::Rejected { status: 400 }.can_retry());
+    /// ```
+    pub const fn can_retry(&self) -> bool {
+        matches!(
+            self,
+            Outcome::RateLimited { .. }
+                | Outcome::Failed(TransportError::Connect | TransportError::Unsent)
+        )
+    }
 }
 
 impl core::fmt::Display for Outcome {
@@ -141,11 +164,18 @@ fn parse_retry_after(body: &[u8]) -> Option<u32> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum TransportError {
-    /// Could not connect (refused, unreachable, DNS).
+    /// Could not connect (refused, unreachable, name lookup failed, or no
+    /// connection within the timeout): nothing reached the server.
     Connect,
-    /// A step took longer than the configured timeout.
+    /// The connection broke or stalled before the whole request was
+    /// written, and no answer came: the server, which reads a body to its
+    /// `Content-Length` before storing it, stored nothing.
+    Unsent,
+    /// A step took longer than the configured timeout after the request
+    /// was written: the server may have stored it.
     Timeout,
-    /// The connection broke while writing or reading.
+    /// The connection broke after the request was written: the server may
+    /// have stored it.
     Io,
     /// The answer was not a readable HTTP response (see [`crate::http`]).
     InvalidResponse,
@@ -158,6 +188,7 @@ impl core::fmt::Display for TransportError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str(match self {
             TransportError::Connect => "could not connect",
+            TransportError::Unsent => "connection lost before the request was sent",
             TransportError::Timeout => "timed out",
             TransportError::Io => "connection broken",
             TransportError::InvalidResponse => "unreadable response",

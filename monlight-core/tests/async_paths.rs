@@ -115,16 +115,21 @@ fn async_flush_counts_like_the_blocking_one() {
         ],
         0,
     );
-    let report = block_on(flusher.flush_async(&buffer, &mut transport, &mut [0u8; 512], 0));
-    assert_eq!((report.batches, report.sent, report.dropped), (3, 1, 2));
+    let report = block_on(flusher.flush_async(
+        &buffer,
+        &mut transport,
+        &mut [0u8; 512],
+        monlight_core::Now::monotonic(0),
+    ));
+    assert_eq!(
+        (report.batches, report.sent, report.dropped, report.kept),
+        (3, 1, 1, 1)
+    );
     let stats = buffer.borrow().stats();
     assert_eq!(
-        (
-            stats.sent,
-            stats.dropped_transport,
-            stats.dropped_rate_limited
-        ),
+        (stats.sent, stats.dropped_transport, stats.retried),
         (1, 1, 1)
     );
+    assert_eq!(buffer.borrow().len(), 1, "the 429's point is kept");
     assert_eq!(flusher.pause().remaining_ms(500), 1500);
 }

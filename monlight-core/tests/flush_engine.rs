@@ -6,7 +6,8 @@ use std::collections::VecDeque;
 
 use monlight_core::http::{RequestHead, exchange};
 use monlight_core::{
-    BatchLimits, Endpoint, Flusher, Metric, MetricBuffer, Outcome, Stats, Transport, TransportError,
+    BatchLimits, Drain, Endpoint, Flusher, Metric, MetricBuffer, Now, Outcome, Stats, Transport,
+    TransportError,
 };
 
 /// A connection that answers with canned bytes and keeps what was written.
@@ -107,6 +108,7 @@ fn counters_and_pause_say_exactly_what_happened() {
                 "HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\n\r\n{\"detail\": \"Rate limit exceeded\", \"retry_after\": 7}",
             ),
             Answer::Http("HTTP/1.1 202 Accepted\r\n\r\n{}"),
+            Answer::Http("HTTP/1.1 202 Accepted\r\n\r\n{}"),
         ]),
         requests: Vec::new(),
     };
@@ -117,18 +119,14 @@ fn counters_and_pause_say_exactly_what_happened() {
     });
     let mut out = [0u8; 4096];
 
-    let report = flusher.flush(&buffer, &mut transport, &mut out, 1_000);
-    // 202 -> sent; 500 -> rejected; reset -> transport; 429 -> rate limited, pause.
+    let report = flusher.flush(&buffer, &mut transport, &mut out, Now::monotonic(1_000));
+    // 202 -> sent; 500 -> rejected; reset after the request was written ->
+    // lost (it may have been stored); 429 -> kept, pause, the flush stops.
     assert_eq!(
-        (report.batches, report.sent, report.dropped, report.paused),
-        (4, 10, 30, false)
+        (report.batches, report.sent, report.dropped, report.kept),
+        (4, 10, 20, 10)
     );
-    assert_eq!(
-        report.last_failure,
-        Some(Outcome::RateLimited {
-            retry_after_secs: 7
-        })
-    );
+    assert!(report.paused && report.rate_limited());
     assert_eq!(
         buffer.borrow().stats(),
         Stats {
@@ -136,30 +134,40 @@ fn counters_and_pause_say_exactly_what_happened() {
             sent: 10,
             dropped_rejected: 10,
             dropped_transport: 10,
-            dropped_rate_limited: 10,
+            retried: 10,
             batches: 4,
             ..Stats::default()
         }
     );
+    assert_eq!(buffer.borrow().len(), 10, "the 429's batch is kept");
     assert!(flusher.pause().is_active(1_000));
     assert_eq!(flusher.pause().remaining_ms(1_000), 7_000);
 
-    // New points during the pause stay buffered; nothing is sent.
+    // New points during the pause wait behind it; nothing is sent.
     buffer
         .borrow_mut()
         .record(&Metric::gauge("queue_depth", &[], 3.0))
         .unwrap();
-    let report = flusher.flush(&buffer, &mut transport, &mut out, 7_999);
+    let report = flusher.flush(&buffer, &mut transport, &mut out, Now::monotonic(7_999));
     assert!(report.paused);
     assert_eq!(report.batches, 0);
-    assert_eq!(buffer.borrow().len(), 1);
+    assert_eq!(buffer.borrow().len(), 11);
     assert_eq!(transport.requests.len(), 3, "no request during the pause");
 
-    // After retry_after, the next flush delivers.
-    let report = flusher.flush(&buffer, &mut transport, &mut out, 8_000);
-    assert_eq!((report.batches, report.sent, report.paused), (1, 1, false));
+    // After retry_after, the kept batch goes out first, once, then the rest.
+    let report = flusher.flush(&buffer, &mut transport, &mut out, Now::monotonic(8_000));
+    assert_eq!((report.batches, report.sent, report.paused), (2, 11, false));
+    let retried = String::from_utf8(transport.requests[3].clone()).unwrap();
+    let (_, body) = retried.split_once("\r\n\r\n").unwrap();
+    let values: Vec<f64> = serde_json::from_str::<Vec<serde_json::Value>>(body)
+        .unwrap()
+        .iter()
+        .map(|item| item["value"].as_f64().unwrap())
+        .collect();
+    assert_eq!(values, (30..40).map(f64::from).collect::<Vec<_>>());
     let stats = buffer.borrow().stats();
     assert_eq!(stats.recorded, stats.sent + stats.dropped_in_flight());
+    assert_eq!(stats.sent, 21);
     assert!(buffer.borrow().is_empty());
 
     // What went on the wire: HTTP/1.1 with every required header.
@@ -182,7 +190,8 @@ fn empty_buffer_sends_nothing() {
         answers: VecDeque::new(),
         requests: Vec::new(),
     };
-    let report = Flusher::new(None).flush(&buffer, &mut transport, &mut [0u8; 256], 0);
+    let report =
+        Flusher::new(None).flush(&buffer, &mut transport, &mut [0u8; 256], Now::monotonic(0));
     assert_eq!(report.batches, 0);
     assert!(transport.requests.is_empty());
 }
@@ -214,10 +223,12 @@ fn a_flush_sends_only_what_was_buffered_when_it_began() {
         max_items: 1,
         ..BatchLimits::default()
     };
-    let report =
-        Flusher::new(None)
-            .with_limits(limits)
-            .flush(&buffer, &mut busy, &mut [0u8; 512], 0);
+    let report = Flusher::new(None).with_limits(limits).flush(
+        &buffer,
+        &mut busy,
+        &mut [0u8; 512],
+        Now::monotonic(0),
+    );
     assert_eq!(report.sent, 5);
     assert_eq!(busy.1, 5);
     assert_eq!(
@@ -225,4 +236,141 @@ fn a_flush_sends_only_what_was_buffered_when_it_began() {
         5,
         "late points wait for the next flush"
     );
+}
+
+/// A connection that breaks while the request is written.
+struct BreaksWhileWriting;
+impl embedded_io::ErrorType for BreaksWhileWriting {
+    type Error = Broken;
+}
+impl embedded_io::Read for BreaksWhileWriting {
+    fn read(&mut self, _: &mut [u8]) -> Result<usize, Broken> {
+        Err(Broken)
+    }
+}
+impl embedded_io::Write for BreaksWhileWriting {
+    fn write(&mut self, _: &[u8]) -> Result<usize, Broken> {
+        Err(Broken)
+    }
+    fn flush(&mut self) -> Result<(), Broken> {
+        Ok(())
+    }
+}
+
+#[test]
+fn what_never_reached_the_server_goes_out_at_the_next_flush() {
+    let head = RequestHead {
+        host: "h",
+        base_path: "",
+        api_key: "k",
+        endpoint: Endpoint::Metrics,
+    };
+    let broken = exchange(&mut BreaksWhileWriting, &head, b"[]", &mut [0u8; 256])
+        .unwrap_or_else(|e| Outcome::Failed(e.into()));
+    assert_eq!(broken, Outcome::Failed(TransportError::Unsent));
+
+    struct Link(Vec<Outcome>, usize);
+    impl Transport for Link {
+        fn send(&mut self, _: Endpoint, body: &[u8]) -> Outcome {
+            self.1 += serde_json::from_slice::<Vec<serde_json::Value>>(body)
+                .unwrap()
+                .len();
+            self.0.remove(0)
+        }
+    }
+    let buffer = RefCell::new(MetricBuffer::<[u8; 4096]>::new());
+    for i in 0..5 {
+        buffer
+            .borrow_mut()
+            .record(&Metric::counter("c", &[], f64::from(i)))
+            .unwrap();
+    }
+    let mut link = Link(
+        vec![
+            Outcome::Failed(TransportError::Connect),
+            broken,
+            Outcome::Delivered { status: 202 },
+        ],
+        0,
+    );
+    let mut flusher = Flusher::new(None);
+    let mut out = [0u8; 1024];
+    for attempt in 0..2 {
+        let report = flusher.flush(&buffer, &mut link, &mut out, Now::monotonic(attempt));
+        assert_eq!((report.kept, report.paused), (5, false));
+    }
+    let report = flusher.flush(&buffer, &mut link, &mut out, Now::monotonic(2));
+    assert_eq!(report.sent, 5);
+    let stats = buffer.borrow().stats();
+    assert_eq!((stats.sent, stats.retried, stats.dropped()), (5, 10, 0));
+    assert_eq!(link.1, 15, "three attempts of the same five points");
+}
+
+#[test]
+fn the_last_flush_gives_up_what_the_server_will_not_store_and_counts_it() {
+    struct Link(Vec<Outcome>, usize);
+    impl Transport for Link {
+        fn send(&mut self, _: Endpoint, _: &[u8]) -> Outcome {
+            self.1 += 1;
+            self.0.remove(0)
+        }
+    }
+    let record = |buffer: &RefCell<MetricBuffer<[u8; 8192]>>, n: u32| {
+        for i in 0..n {
+            let point = Metric::counter("c", &[], f64::from(i));
+            buffer.borrow_mut().record(&point).unwrap();
+        }
+    };
+    let two_per_batch = BatchLimits {
+        max_items: 2,
+        ..BatchLimits::default()
+    };
+    let mut out = [0u8; 1024];
+
+    // The first batch is stored, the second never reaches the server: the
+    // rest is not sent (it would fail the same way) but counted with it.
+    let buffer = RefCell::new(MetricBuffer::new());
+    record(&buffer, 7);
+    let mut link = Link(
+        vec![
+            Outcome::Delivered { status: 202 },
+            Outcome::Failed(TransportError::Connect),
+        ],
+        0,
+    );
+    let mut flusher = Flusher::new(None).with_limits(two_per_batch);
+    let report = flusher.flush_part(&buffer, &mut link, &mut out, Now::monotonic(0), Drain::Last);
+    assert_eq!((report.sent, report.dropped, report.kept), (2, 5, 0));
+    assert_eq!((report.batches, link.1), (2, 2));
+    let stats = buffer.borrow().stats();
+    assert_eq!(
+        (stats.sent, stats.dropped_transport, stats.retried),
+        (2, 5, 0)
+    );
+    assert_eq!(stats.batches, 2, "only requests sent are counted");
+    assert!(buffer.borrow().is_empty());
+
+    // During a 429 pause nothing is sent; all is counted as rate limited.
+    let buffer = RefCell::new(MetricBuffer::new());
+    record(&buffer, 3);
+    let mut link = Link(
+        vec![Outcome::RateLimited {
+            retry_after_secs: 30,
+        }],
+        0,
+    );
+    let mut flusher = Flusher::new(None).with_limits(two_per_batch);
+    let report = flusher.flush(&buffer, &mut link, &mut out, Now::monotonic(0));
+    assert_eq!((report.kept, report.paused), (2, true));
+    let report = flusher.flush_part(
+        &buffer,
+        &mut link,
+        &mut out,
+        Now::monotonic(1_000),
+        Drain::Last,
+    );
+    assert_eq!((report.dropped, report.batches, link.1), (3, 0, 1));
+    let stats = buffer.borrow().stats();
+    assert_eq!((stats.dropped_rate_limited, stats.retried), (3, 2));
+    assert_eq!(stats.recorded, stats.sent + stats.dropped());
 }
