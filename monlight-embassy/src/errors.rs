@@ -2,8 +2,8 @@
 //! (type, message, throw site), encoded only when sent.
 
 use monlight_core::{
-    ErrorReport, HeaderFilter, ReportError, RequestContext, ThrowSite, encode_error_report,
-    write_throw_site,
+    ErrorReport, HeaderFilter, ReportError, ReportText, RequestContext, ThrowSite,
+    encode_error_report,
 };
 
 use crate::text::{ErrorMessage, FixedText};
@@ -16,17 +16,56 @@ pub const ERROR_MESSAGE_BYTES: usize = 128;
 /// file; the server groups by it, so a cut path still groups the same).
 pub const ERROR_FILE_BYTES: usize = 64;
 
-/// The traceback as sent: `at <file>:<line>:<col>` (two `u32`s of up to
-/// ten digits).
-const TRACEBACK_BYTES: usize = ERROR_FILE_BYTES + 32;
+/// Room for the traceback as sent: the throw site (the file and two `u32`s
+/// of up to ten digits), the type path, the message and its causes; a
+/// longer one is cut, its first line (the site) always kept.
+const TRACEBACK_BYTES: usize = ERROR_FILE_BYTES + 32 + 128 + ERROR_MESSAGE_BYTES + 64;
 
-/// The `exception_type` of a crash recorded by [`CrashSlot`](crate::CrashSlot).
-pub const PANIC_EXCEPTION_TYPE: &str = "panic";
+/// Between a message and its causes in a queued report's text (a control
+/// character that error messages do not contain).
+pub(crate) const CAUSE_SEPARATOR: char = '\u{1f}';
+
+/// The message, and the causes after it. By byte, not with `str::split`:
+/// its pattern searcher costs a device flash.
+fn split_off_causes(text: &str) -> (&str, &str) {
+    match text.bytes().position(|b| b == CAUSE_SEPARATOR as u8) {
+        // The separator is ASCII: both sides are character boundaries.
+        Some(at) => (
+            text.get(..at).unwrap_or_default(),
+            text.get(at + 1..).unwrap_or_default(),
+        ),
+        None => (text, ""),
+    }
+}
+
+/// The causes of a queued report, one per separated part.
+#[derive(Clone, Copy)]
+struct Causes<'a>(&'a str);
+
+impl<'a> Iterator for Causes<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        if self.0.is_empty() {
+            return None;
+        }
+        let (cause, rest) = split_off_causes(self.0);
+        // An empty last cause ends the iteration: it would say nothing.
+        self.0 = rest;
+        Some(cause)
+    }
+}
+
+/// The `exception_type` of a crash recorded by [`CrashSlot`](crate::CrashSlot):
+/// monlight-core's [`PANIC_TYPE`](monlight_core::PANIC_TYPE), the one
+/// monlight-std gives panics too.
+pub const PANIC_EXCEPTION_TYPE: &str = monlight_core::PANIC_TYPE;
 
 /// An error report waiting in [`Monlight`](crate::Monlight)'s queue.
 #[derive(Clone)]
 pub(crate) struct PendingError {
-    exception_type: &'static str,
+    /// The type as `core::any::type_name` gives it, or as the caller named it.
+    type_path: &'static str,
     message: FixedText<ERROR_MESSAGE_BYTES>,
     file: FixedText<ERROR_FILE_BYTES>,
     line: u32,
@@ -35,12 +74,12 @@ pub(crate) struct PendingError {
 
 impl PendingError {
     pub(crate) fn new(
-        exception_type: &'static str,
+        type_path: &'static str,
         message: &impl ErrorMessage,
         site: ThrowSite<'_>,
     ) -> Self {
         Self {
-            exception_type,
+            type_path,
             message: FixedText::new(message),
             file: FixedText::tail_of(site.file),
             line: site.line,
@@ -60,37 +99,26 @@ impl PendingError {
             line: self.line,
             column: self.column,
         };
-        // The type and message have fields of their own; the site is the
-        // line the tracker groups by. It always fits.
-        let mut traceback = heapless::String::<TRACEBACK_BYTES>::new();
-        let _ = write_throw_site(&mut traceback, site);
+        let (message, causes) = split_off_causes(self.message.as_str());
+        let text = ReportText {
+            type_path: self.type_path,
+            message,
+            causes: Causes(causes),
+            site,
+            detail: None,
+        };
+        let mut traceback = FixedText::<TRACEBACK_BYTES>::default();
+        // It never fails; a cut traceback still starts with the site.
+        let _ = text.write_traceback(&mut traceback.writer());
         let report = ErrorReport {
             project,
             environment,
-            exception_type: self.exception_type,
-            message: self.message.as_str(),
+            exception_type: text.exception_type(),
+            message: text.message,
             traceback: traceback.as_str(),
             context: RequestContext::<()>::default(),
             header_filter: HeaderFilter::default(),
         };
         encode_error_report(&report, out)
     }
-}
-
-/// What became of the error reports given to [`Monlight`](crate::Monlight).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct ErrorStats {
-    /// Reports accepted into the queue.
-    pub queued: u32,
-    /// Reports the error tracker accepted.
-    pub sent: u32,
-    /// Reports refused because the queue was full.
-    pub dropped_full: u32,
-    /// Reports the error tracker refused (4xx/5xx other than 429), or that
-    /// could not be encoded; they are not retried.
-    pub dropped_rejected: u32,
-    /// Send attempts that failed (network, timeout, 429); the report stays
-    /// queued and is retried at the next flush.
-    pub failed_attempts: u32,
 }

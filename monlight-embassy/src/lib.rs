@@ -18,7 +18,7 @@
 //! MONLIGHT.gauge("temperature_celsius", 21.5, &[("sensor", "boiler")]).unwrap();
 //! MONLIGHT.report_error("SensorTimeout", "no answer from sensor 3");
 //! assert_eq!(MONLIGHT.stats().recorded, 1);
-//! assert_eq!(MONLIGHT.error_stats().queued, 1);
+//! assert_eq!(MONLIGHT.error_stats().recorded, 1);
 //! ```
 //!
 //! The flush task, over any `embedded-nal-async` TCP stack (on a device,
@@ -31,10 +31,7 @@
 //! use embedded_nal_async::TcpConnect;
 //! use monlight_embassy::{Collector, TcpTransport, Uplink};
 //!
-//! const METRICS: Collector = match Collector::new("192.168.1.10:5012") {
-//!     Ok(collector) => collector,
-//!     Err(_) => panic!("not host:port"),
-//! };
+//! const METRICS: Collector = Collector::from_static("192.168.1.10:5012");
 //!
 //! async fn monlight_task(tcp: &impl TcpConnect) -> ! {
 //!     let mut scratch = [0u8; 512];
@@ -60,7 +57,7 @@
 //! [`Monlight::RAM_BYTES`] is the RAM of the shared state, known at compile
 //! time: the point storage you size, 216 bytes per queued error report and
 //! about 150 bytes of indices, counters and the flush signal (on a 32-bit
-//! target `Monlight<_, 4096>` takes 5,120 bytes). The flush task's future holds the
+//! target `Monlight<_, 4096>` takes 5,216 bytes). The flush task's future holds the
 //! transport's `scratch` and the [`Uplink`]'s `out`, both sized by you.
 //!
 //! ## Features
@@ -74,6 +71,7 @@
 
 mod crash;
 mod errors;
+mod heartbeat;
 mod log;
 mod monlight;
 mod text;
@@ -81,7 +79,8 @@ mod transport;
 mod uplink;
 
 pub use crash::{Crash, CrashSlot};
-pub use errors::{ERROR_FILE_BYTES, ERROR_MESSAGE_BYTES, ErrorStats, PANIC_EXCEPTION_TYPE};
+pub use errors::{ERROR_FILE_BYTES, ERROR_MESSAGE_BYTES, PANIC_EXCEPTION_TYPE};
+pub use heartbeat::{Beat, HeartbeatSource, Heartbeats, NoHeartbeat};
 pub use monlight::{DEFAULT_ERROR_QUEUE, Monlight};
 pub use text::ErrorMessage;
 pub use transport::{

@@ -9,11 +9,12 @@ use embassy_sync::signal::Signal;
 use embassy_time::Instant;
 use heapless::Deque;
 use monlight_core::{
-    BufferAccess, Label, Metric, MetricBuffer, MetricKind, RecordError, Stats, ThrowSite,
+    BufferAccess, Label, Metric, MetricBuffer, MetricKind, RecordError, ReportError, Settle, Stats,
+    ThrowSite,
 };
 
 use crate::crash::Crash;
-use crate::errors::{ErrorStats, PANIC_EXCEPTION_TYPE, PendingError};
+use crate::errors::{CAUSE_SEPARATOR, PANIC_EXCEPTION_TYPE, PendingError};
 use crate::text::ErrorMessage;
 
 /// Error reports [`Monlight`] queues by default.
@@ -44,7 +45,7 @@ pub const DEFAULT_ERROR_QUEUE: usize = 4;
 /// MONLIGHT.gauge("temperature_celsius", 21.5, &[("sensor", "boiler")]).unwrap();
 /// MONLIGHT.report_error("SensorTimeout", format_args!("sensor {} silent", 3));
 /// assert_eq!(MONLIGHT.stats().recorded, 2);
-/// assert_eq!(MONLIGHT.error_stats().queued, 1);
+/// assert_eq!(MONLIGHT.error_stats().recorded, 1);
 /// ```
 pub struct Monlight<M: RawMutex, const N: usize, const E: usize = DEFAULT_ERROR_QUEUE> {
     state: Mutex<M, RefCell<State<N, E>>>,
@@ -54,7 +55,7 @@ pub struct Monlight<M: RawMutex, const N: usize, const E: usize = DEFAULT_ERROR_
 struct State<const N: usize, const E: usize> {
     points: MetricBuffer<[u8; N]>,
     errors: Deque<PendingError, E>,
-    error_stats: ErrorStats,
+    error_stats: Stats,
     /// Unix seconds at `Instant` zero, once the application knows the time.
     unix_at_boot: Option<u64>,
 }
@@ -75,13 +76,7 @@ impl<M: RawMutex, const N: usize, const E: usize> Monlight<M, N, E> {
             state: Mutex::new(RefCell::new(State {
                 points: MetricBuffer::new(),
                 errors: Deque::new(),
-                error_stats: ErrorStats {
-                    queued: 0,
-                    sent: 0,
-                    dropped_full: 0,
-                    dropped_rejected: 0,
-                    failed_attempts: 0,
-                },
+                error_stats: Stats::new(),
                 unix_at_boot: None,
             })),
             flush_now: Signal::new(),
@@ -152,6 +147,17 @@ impl<M: RawMutex, const N: usize, const E: usize> Monlight<M, N, E> {
         self.with_state(|state| state.unix_at_boot.map(|at_boot| at_boot + since_boot))
     }
 
+    /// The current Unix time in milliseconds, if known (to the second it
+    /// was set with), for the flush schedule.
+    pub(crate) fn unix_time_ms(&self) -> Option<u64> {
+        let since_boot = Instant::now().as_millis();
+        self.with_state(|state| {
+            state
+                .unix_at_boot
+                .map(|at_boot| at_boot * 1000 + since_boot)
+        })
+    }
+
     /// Queues an error report with the caller's location as its throw site
     /// (the tracker groups by type and site). The message, plain text or
     /// `format_args!` (see [`ErrorMessage`]), is kept up to
@@ -173,17 +179,22 @@ impl<M: RawMutex, const N: usize, const E: usize> Monlight<M, N, E> {
     }
 
     /// [`Monlight::report_error`] for a value implementing
-    /// `core::error::Error`: its type name (without module path) is the
-    /// exception type, its message and causes (`: `-separated) the message.
+    /// `core::error::Error`, reported as monlight-std reports it: its type
+    /// name (without module path) is the exception type, its message the
+    /// message, and its causes go into the traceback, one `Caused by:`
+    /// line each. Message and causes share
+    /// [`ERROR_MESSAGE_BYTES`](crate::ERROR_MESSAGE_BYTES).
     #[track_caller]
     pub fn report<Failure: core::error::Error>(&self, error: &Failure) -> bool {
-        let type_name = monlight_core::short_type_name(core::any::type_name::<Failure>());
+        let type_path = core::any::type_name::<Failure>();
         let message = format_args!("{}", WithCauses(error));
-        self.queue_error(PendingError::new(type_name, &message, ThrowSite::caller()))
+        self.queue_error(PendingError::new(type_path, &message, ThrowSite::caller()))
     }
 
     /// Queues the report of a crash persisted before the last reset (see
-    /// [`CrashSlot`](crate::CrashSlot)), with `"panic"` as its type.
+    /// [`CrashSlot`](crate::CrashSlot)), with
+    /// [`PANIC_EXCEPTION_TYPE`](crate::PANIC_EXCEPTION_TYPE) as its type, as
+    /// monlight-std reports a panic.
     pub fn report_crash<const C: usize>(&self, crash: &Crash<C>) -> bool {
         self.queue_error(PendingError::new(
             PANIC_EXCEPTION_TYPE,
@@ -195,11 +206,8 @@ impl<M: RawMutex, const N: usize, const E: usize> Monlight<M, N, E> {
     fn queue_error(&self, error: PendingError) -> bool {
         let queued = self.with_state(|state| {
             let queued = state.errors.push_back(error).is_ok();
-            if queued {
-                state.error_stats.queued += 1;
-            } else {
-                state.error_stats.dropped_full += 1;
-            }
+            state.error_stats.recorded += 1;
+            state.error_stats.dropped_full += u64::from(!queued);
             queued
         });
         if !queued {
@@ -223,8 +231,11 @@ impl<M: RawMutex, const N: usize, const E: usize> Monlight<M, N, E> {
         self.with_state(|state| state.points.stats())
     }
 
-    /// The error report counters.
-    pub fn error_stats(&self) -> ErrorStats {
+    /// The error report counters: of the `recorded` reports given, `sent`
+    /// were stored and the rest dropped under their reason
+    /// (`dropped_full`: the queue was full) or still queued; `retried`
+    /// counts tries the tracker did not store.
+    pub fn error_stats(&self) -> Stats {
         self.with_state(|state| state.error_stats)
     }
 
@@ -233,25 +244,32 @@ impl<M: RawMutex, const N: usize, const E: usize> Monlight<M, N, E> {
         self.with_state(|state| state.points.len())
     }
 
-    /// The oldest queued error report, copied (sending happens unlocked).
+    /// The oldest queued error report, copied (it is encoded unlocked).
     pub(crate) fn next_error(&self) -> Option<PendingError> {
         self.with_state(|state| state.errors.front().cloned())
     }
 
-    /// Settles the oldest queued report: `delivered` or refused for good.
-    pub(crate) fn settle_error(&self, delivered: bool) {
+    /// Error reports waiting to be sent.
+    pub(crate) fn queued_errors(&self) -> usize {
+        self.with_state(|state| state.errors.len())
+    }
+
+    /// Ends the oldest queued report: it leaves unless kept, counted.
+    pub(crate) fn settle_error(&self, settle: Settle<'_>) {
         self.with_state(|state| {
-            state.errors.pop_front();
-            if delivered {
-                state.error_stats.sent += 1;
-            } else {
-                state.error_stats.dropped_rejected += 1;
+            settle.count(1, &mut state.error_stats);
+            if !settle.keep {
+                state.errors.pop_front();
             }
         });
     }
 
-    pub(crate) fn count_failed_attempt(&self) {
-        self.with_state(|state| state.error_stats.failed_attempts += 1);
+    /// Drops the oldest queued report, which could not be encoded.
+    pub(crate) fn drop_error(&self, error: ReportError) {
+        self.with_state(|state| {
+            state.error_stats.count_unencodable(error);
+            state.errors.pop_front();
+        });
     }
 }
 
@@ -264,7 +282,8 @@ impl<M: RawMutex, const N: usize, const E: usize> BufferAccess for Monlight<M, N
     }
 }
 
-/// `message: cause: cause`.
+/// The message, then each cause after a [`CAUSE_SEPARATOR`], split again
+/// when the report is encoded.
 struct WithCauses<'e>(&'e dyn core::error::Error);
 
 impl core::fmt::Display for WithCauses<'_> {
@@ -272,7 +291,7 @@ impl core::fmt::Display for WithCauses<'_> {
         write!(f, "{}", self.0)?;
         let mut source = self.0.source();
         while let Some(cause) = source {
-            write!(f, ": {cause}")?;
+            write!(f, "{CAUSE_SEPARATOR}{cause}")?;
             source = cause.source();
         }
         Ok(())

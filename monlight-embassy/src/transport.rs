@@ -3,31 +3,31 @@
 //! `Connection: close`, every step under one embassy-time deadline, no
 //! allocation.
 
+use core::cell::Cell;
 use core::net::{IpAddr, SocketAddr};
 
 use embassy_time::{Duration, with_timeout};
 use embedded_nal_async::{AddrType, Dns, TcpConnect};
-use monlight_core::http::{RequestHead, exchange_async};
+use monlight_core::http::{RequestHead, read_response_async, write_request_async};
 use monlight_core::{AsyncTransport, Endpoint, Outcome, TransportError};
 
 /// The time one request may take, from name lookup to the answer's last
 /// byte (the reference client's `timeout`).
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(monlight_core::DEFAULT_TIMEOUT_SECS);
 
 /// Where a monlight server listens: `host:port`, with `host` an IPv4
 /// address (no DNS needed) or a name (needs a stack with DNS, see
 /// [`TcpTransport::with_dns`]). Plain HTTP only.
 ///
-/// [`Collector::new`] is a `const fn`: parse the address in a `const` and a
-/// typo fails the build, and no parsing code reaches the firmware.
+/// Write it in a `const` with [`Collector::from_static`]: a typo fails the
+/// build, and no parsing code reaches the firmware. [`Collector::new`]
+/// parses at run time (an address from configuration) and says what is
+/// wrong.
 ///
 /// ```
 /// use monlight_embassy::Collector;
 ///
-/// const METRICS: Collector = match Collector::new("192.168.1.10:5012") {
-///     Ok(collector) => collector,
-///     Err(_) => panic!("MONLIGHT_METRICS_COLLECTOR must be host:port"),
-/// };
+/// const METRICS: Collector = Collector::from_static("192.168.1.10:5012");
 /// assert_eq!(METRICS.port(), 5012);
 /// assert!(METRICS.ip().is_some(), "an IPv4 address needs no DNS");
 /// assert!(Collector::new("http://monlight.local:5012/").unwrap().ip().is_none());
@@ -66,6 +66,35 @@ impl core::fmt::Display for InvalidCollector {
 }
 
 impl core::error::Error for InvalidCollector {}
+
+impl Collector<'static> {
+    /// [`Collector::new`] for an address written in the program, as
+    /// `HeaderValue::from_static`: in a `const`, a malformed address fails
+    /// the build with the reason, and no parsing code reaches the firmware.
+    ///
+    /// ```
+    /// use monlight_embassy::Collector;
+    ///
+    /// const METRICS: Collector = Collector::from_static("192.168.1.10:5012");
+    /// assert_eq!(METRICS.port(), 5012);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If `address` is not `host:port` (at compile time in a `const`).
+    #[allow(clippy::panic)] // a build error, in a const
+    pub const fn from_static(address: &'static str) -> Self {
+        match Collector::new(address) {
+            Ok(collector) => collector,
+            Err(InvalidCollector::Https) => {
+                panic!("https is not supported by the TCP transport; use http")
+            }
+            Err(InvalidCollector::Malformed) => {
+                panic!("a collector address must be host:port, e.g. 192.168.1.10:5012")
+            }
+        }
+    }
+}
 
 impl<'a> Collector<'a> {
     /// Parses `host:port`, `http://host:port` or `http://host:port/`.
@@ -328,19 +357,25 @@ impl<'a, C: TcpConnect, D: Dns> TcpTransport<'a, C, D> {
     }
 
     /// The most one request may take, lookup and connect included
-    /// (default [`DEFAULT_TIMEOUT`]); past it the connection is dropped and
-    /// the outcome is [`TransportError::Timeout`].
+    /// (default [`DEFAULT_TIMEOUT`]); past it the connection is dropped.
+    /// Time that runs out before the request is written leaves it to be
+    /// sent again; after, it is [`TransportError::Timeout`] (the server
+    /// may have stored it).
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
     }
 
+    /// One request. `written` turns true once the whole request is out:
+    /// time that runs out before is a request that was not stored (sent
+    /// again), after it one that may have been (dropped).
     async fn exchange(
         &mut self,
         collector: Collector<'_>,
         endpoint: Endpoint,
         body: &[u8],
+        written: &Cell<bool>,
     ) -> Outcome {
         let ip = match collector.ip {
             Some(ip) => ip,
@@ -362,9 +397,14 @@ impl<'a, C: TcpConnect, D: Dns> TcpTransport<'a, C, D> {
             api_key: self.api_key,
             endpoint,
         };
-        exchange_async(&mut connection, &head, body, self.scratch)
-            .await
-            .unwrap_or_else(|e| Outcome::Failed(e.into()))
+        let answer = match write_request_async(&mut connection, &head, body, self.scratch).await {
+            Ok(()) => {
+                written.set(true);
+                read_response_async(&mut connection, self.scratch).await
+            }
+            Err(e) => Err(e),
+        };
+        answer.unwrap_or_else(|e| Outcome::Failed(e.into()))
     }
 }
 
@@ -377,9 +417,13 @@ impl<C: TcpConnect, D: Dns> AsyncTransport for TcpTransport<'_, C, D> {
         let Some(collector) = collector else {
             return Outcome::Failed(TransportError::InvalidRequest);
         };
-        with_timeout(self.timeout, self.exchange(collector, endpoint, body))
-            .await
-            .unwrap_or(Outcome::Failed(TransportError::Timeout))
+        let (timeout, written) = (self.timeout, Cell::new(false));
+        let exchange = self.exchange(collector, endpoint, body, &written);
+        match with_timeout(timeout, exchange).await {
+            Ok(outcome) => outcome,
+            Err(_) if written.get() => Outcome::Failed(TransportError::Timeout),
+            Err(_) => Outcome::Failed(TransportError::Unsent),
+        }
     }
 }
 
