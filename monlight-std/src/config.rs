@@ -48,8 +48,18 @@ pub enum ConfigError {
     InvalidProject,
     /// A duration is zero or not finite.
     InvalidDuration(&'static str),
+    /// A sample rate outside 0.0 to 1.0.
+    InvalidSampleRate,
+    /// The client's labels break a rule of the collector's.
+    InvalidLabels(monlight_core::MetricError),
     /// The HTTP client could not be built (TLS initialisation).
     Http(String),
+    /// An `https://` URL, but monlight-std was built without its `tls`
+    /// feature.
+    TlsFeatureOff {
+        /// The URL as given.
+        url: String,
+    },
     /// A `MONLIGHT_*` environment variable is missing or malformed.
     Env {
         /// The variable, e.g. `MONLIGHT_FLUSH_INTERVAL`.
@@ -69,10 +79,19 @@ impl fmt::Display for ConfigError {
                 f.write_str("the API key must be non-empty and contain no control characters")
             }
             ConfigError::InvalidProject => f.write_str("the project must be 1 to 100 characters"),
+            ConfigError::InvalidLabels(e) => write!(f, "invalid client labels: {e}"),
+            ConfigError::InvalidSampleRate => {
+                f.write_str("the sample rate must be a number from 0.0 to 1.0")
+            }
             ConfigError::InvalidDuration(what) => {
                 write!(f, "{what} must be a positive, finite duration")
             }
             ConfigError::Http(e) => write!(f, "could not build the HTTP client: {e}"),
+            ConfigError::TlsFeatureOff { url } => write!(
+                f,
+                "{url:?} is https, which needs monlight-std's `tls` feature \
+                 (monlight-std = {{ version = \"…\", features = [\"tls\"] }})"
+            ),
             ConfigError::Env { variable, problem } => write!(f, "{variable} {problem}"),
         }
     }
@@ -82,10 +101,17 @@ impl std::error::Error for ConfigError {}
 
 /// The two endpoint URLs under a base URL such as `http://localhost:5012`
 /// (a trailing slash, or a path prefix behind a reverse proxy, is fine).
+/// Parsed with the `http` crate's `Uri`: a server's URL needs no more
+/// (and `url`'s international names would cost every build its ICU data).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct EndpointUrls {
-    errors: reqwest::Url,
-    metrics: reqwest::Url,
+    https: bool,
+    /// The host as written: an IPv6 address keeps its brackets.
+    host: String,
+    port: Option<u16>,
+    /// Without a trailing slash: `""` at the root, `/monlight` behind a
+    /// reverse proxy. Percent-encoded.
+    base_path: String,
 }
 
 impl EndpointUrls {
@@ -94,44 +120,71 @@ impl EndpointUrls {
             url: base_url.to_owned(),
             reason,
         };
-        let base = reqwest::Url::parse(base_url.trim()).map_err(|e| invalid(e.to_string()))?;
-        if !matches!(base.scheme(), "http" | "https") {
-            return Err(invalid(format!(
-                "scheme {:?} is not http or https",
-                base.scheme()
-            )));
-        }
-        if base.host_str().is_none_or(str::is_empty) {
-            return Err(invalid("no host".into()));
-        }
-        let join = |endpoint: Endpoint| {
-            let mut url = base.clone();
-            let path = format!("{}{}", base.path().trim_end_matches('/'), endpoint.path());
-            url.set_path(&path);
-            url.set_query(None);
-            url.set_fragment(None);
-            url
+        let base: http::Uri = base_url
+            .trim()
+            .parse()
+            .map_err(|e: http::uri::InvalidUri| invalid(e.to_string()))?;
+        let https = match base.scheme_str() {
+            Some("http") => false,
+            Some("https") => true,
+            Some(other) => return Err(invalid(format!("scheme {other:?} is not http or https"))),
+            None => return Err(invalid("no scheme: write http://host:port".into())),
         };
+        let Some(authority) = base.authority().filter(|a| !a.host().is_empty()) else {
+            return Err(invalid("no host".into()));
+        };
+        if https && !cfg!(feature = "tls") {
+            return Err(ConfigError::TlsFeatureOff {
+                url: base_url.to_owned(),
+            });
+        }
         Ok(Self {
-            errors: join(Endpoint::Errors),
-            metrics: join(Endpoint::Metrics),
+            https,
+            host: authority.host().to_owned(),
+            port: authority.port_u16(),
+            base_path: base.path().trim_end_matches('/').to_owned(),
         })
+    }
+
+    /// `true` for `http://`, which the plain transport sends.
+    pub(crate) fn is_plain_http(&self) -> bool {
+        !self.https
+    }
+
+    /// The host, an IPv6 address in brackets.
+    pub(crate) fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The port, the scheme's own if the URL names none.
+    pub(crate) fn port(&self) -> u16 {
+        self.port.unwrap_or(if self.https { 443 } else { 80 })
+    }
+
+    /// The `Host` header: the host, and the port if the URL names one.
+    pub(crate) fn authority(&self) -> String {
+        match self.port {
+            Some(port) => format!("{}:{port}", self.host),
+            None => self.host.clone(),
+        }
     }
 
     /// The path the endpoints' paths are appended to (`/monlight` behind a
     /// reverse proxy, `""` at the root), percent-encoded.
     pub(crate) fn base_path(&self) -> &str {
-        let metrics = self.metrics.path();
-        metrics
-            .strip_suffix(Endpoint::Metrics.path())
-            .unwrap_or(metrics)
+        &self.base_path
     }
 
-    pub(crate) fn get(&self, endpoint: Endpoint) -> &reqwest::Url {
-        match endpoint {
-            Endpoint::Errors => &self.errors,
-            Endpoint::Metrics => &self.metrics,
-        }
+    /// The endpoint's whole URL.
+    #[cfg_attr(not(feature = "reqwest"), allow(dead_code))]
+    pub(crate) fn get(&self, endpoint: Endpoint) -> String {
+        let scheme = if self.https { "https" } else { "http" };
+        format!(
+            "{scheme}://{}{}{}",
+            self.authority(),
+            self.base_path,
+            endpoint.path()
+        )
     }
 }
 
@@ -146,6 +199,14 @@ pub(crate) fn check_duration(
     }
 }
 
+pub(crate) fn check_rate(rate: f64) -> Result<(), ConfigError> {
+    if (0.0..=1.0).contains(&rate) {
+        Ok(())
+    } else {
+        Err(ConfigError::InvalidSampleRate)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,20 +215,29 @@ mod tests {
     fn urls_are_joined_whatever_the_slashes() {
         for base in ["http://h:5012", "http://h:5012/", " http://h:5012// "] {
             let urls = EndpointUrls::new(base).unwrap();
-            assert_eq!(
-                urls.get(Endpoint::Metrics).as_str(),
-                "http://h:5012/api/metrics"
-            );
-            assert_eq!(
-                urls.get(Endpoint::Errors).as_str(),
-                "http://h:5012/api/errors"
-            );
+            assert_eq!(urls.get(Endpoint::Metrics), "http://h:5012/api/metrics");
+            assert_eq!(urls.get(Endpoint::Errors), "http://h:5012/api/errors");
+            assert_eq!((urls.authority(), urls.port()), ("h:5012".into(), 5012));
         }
-        let prefixed = EndpointUrls::new("https://example.com/monlight/").unwrap();
+        let prefixed = EndpointUrls::new("http://example.com/monlight/?q#f").unwrap();
         assert_eq!(
-            prefixed.get(Endpoint::Errors).as_str(),
-            "https://example.com/monlight/api/errors"
+            prefixed.get(Endpoint::Errors),
+            "http://example.com/monlight/api/errors"
         );
+        assert_eq!(
+            (prefixed.authority(), prefixed.port()),
+            ("example.com".into(), 80)
+        );
+        let v6 = EndpointUrls::new("http://[::1]:5012").unwrap();
+        assert_eq!((v6.host(), v6.base_path()), ("[::1]", ""));
+    }
+
+    #[cfg(not(feature = "tls"))]
+    #[test]
+    fn https_without_the_tls_feature_names_it() {
+        let refused = EndpointUrls::new("https://monlight.example.com").unwrap_err();
+        assert!(matches!(refused, ConfigError::TlsFeatureOff { .. }));
+        assert!(refused.to_string().contains("`tls` feature"), "{refused}");
     }
 
     #[test]

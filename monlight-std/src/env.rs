@@ -25,6 +25,15 @@ pub const PROJECT: &str = "MONLIGHT_PROJECT";
 pub const ENVIRONMENT: &str = "MONLIGHT_ENVIRONMENT";
 /// Seconds between metric flushes, e.g. `10` or `2.5` (default 10).
 pub const FLUSH_INTERVAL: &str = "MONLIGHT_FLUSH_INTERVAL";
+/// The release error reports name in `extra.release` (e.g. a version).
+pub const RELEASE: &str = "MONLIGHT_RELEASE";
+/// The machine or instance error reports name in `extra.server_name`.
+pub const SERVER_NAME: &str = "MONLIGHT_SERVER_NAME";
+/// The share of error reports sent, `0.0` to `1.0` (default 1).
+pub const SAMPLE_RATE: &str = "MONLIGHT_SAMPLE_RATE";
+/// `false` (or `0`, `no`, `off`) turns both clients into no-ops (default
+/// `true`).
+pub const ENABLED: &str = "MONLIGHT_ENABLED";
 
 /// The `MONLIGHT_*` settings, each checked and `None` when unset.
 #[derive(Debug, Default)]
@@ -35,6 +44,10 @@ pub(crate) struct Settings {
     pub(crate) project: Option<String>,
     pub(crate) environment: Option<String>,
     pub(crate) flush_interval: Option<Duration>,
+    pub(crate) release: Option<String>,
+    pub(crate) server_name: Option<String>,
+    pub(crate) sample_rate: Option<f64>,
+    pub(crate) enabled: Option<bool>,
 }
 
 impl Settings {
@@ -62,6 +75,14 @@ impl Settings {
             environment: text(ENVIRONMENT)?,
             flush_interval: text(FLUSH_INTERVAL)?
                 .map(|value| parse_seconds(&value))
+                .transpose()?,
+            release: text(RELEASE)?,
+            server_name: text(SERVER_NAME)?,
+            sample_rate: text(SAMPLE_RATE)?
+                .map(|value| parse_rate(&value))
+                .transpose()?,
+            enabled: text(ENABLED)?
+                .map(|value| parse_switch(&value))
                 .transpose()?,
         };
         for (name, url) in [
@@ -112,6 +133,31 @@ fn parse_seconds(value: &str) -> Result<Duration, ConfigError> {
         })
 }
 
+fn parse_rate(value: &str) -> Result<f64, ConfigError> {
+    value
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|rate| (0.0..=1.0).contains(rate))
+        .ok_or_else(|| {
+            problem(
+                SAMPLE_RATE,
+                format!("must be a number from 0.0 to 1.0, e.g. 0.25 (got {value:?})"),
+            )
+        })
+}
+
+fn parse_switch(value: &str) -> Result<bool, ConfigError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(problem(
+            ENABLED,
+            format!("must be true or false (got {value:?})"),
+        )),
+    }
+}
+
 fn problem(variable: &'static str, problem: String) -> ConfigError {
     ConfigError::Env { variable, problem }
 }
@@ -141,8 +187,15 @@ mod tests {
             (PROJECT, "shop"),
             (ENVIRONMENT, "staging"),
             (FLUSH_INTERVAL, "2.5"),
+            (RELEASE, "1.4.2"),
+            (SERVER_NAME, "web-3"),
+            (SAMPLE_RATE, "0.25"),
+            (ENABLED, "Off"),
         ])
         .unwrap();
+        assert_eq!(s.release.as_deref(), Some("1.4.2"));
+        assert_eq!(s.server_name.as_deref(), Some("web-3"));
+        assert_eq!((s.sample_rate, s.enabled), (Some(0.25), Some(false)));
         assert_eq!(s.error_tracker_url.as_deref(), Some("http://errors:5010"));
         assert_eq!(
             s.metrics_collector_url.as_deref(),
@@ -179,6 +232,9 @@ mod tests {
             (FLUSH_INTERVAL, "0"),
             (FLUSH_INTERVAL, "-1"),
             (FLUSH_INTERVAL, "inf"),
+            (SAMPLE_RATE, "1.5"),
+            (SAMPLE_RATE, "half"),
+            (ENABLED, "maybe"),
             (ERROR_TRACKER_URL, "localhost:5010"),
             (METRICS_COLLECTOR_URL, "ftp://x"),
             (API_KEY, "bad\nkey"),

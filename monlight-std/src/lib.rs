@@ -11,10 +11,10 @@
 //! - [`MetricsClient`]: `counter`, `histogram`, `gauge`, a bounded buffer and
 //!   a background flush thread;
 //! - [`install_panic_hook`]: panics reported as errors;
-//! - [`BlockingHttp`] / [`AsyncHttp`]: the transports (plain `http://`
-//!   over std sockets with `monlight-core`'s framing, `https://` and
-//!   proxies through reqwest), also usable with `monlight-core`'s flush
-//!   engine directly.
+//! - [`BlockingHttp`] / [`AsyncHttp`][async-http]: the transports (plain `http://`
+//!   over std sockets with `monlight-core`'s framing, `https://` (feature
+//!   `tls`) and proxies through reqwest), also usable with
+//!   `monlight-core`'s flush engine directly.
 //!
 //! ```
 //! use monlight_std::{ErrorClient, MetricsClient, RequestContext};
@@ -30,7 +30,9 @@
 //! if let Err(e) = std::fs::read("/missing") {
 //!     errors.report_error_sync(&e, Some(RequestContext::new().url("/checkout").user_id(7)));
 //! }
+//! // At shutdown: what the servers did not store is given up, counted.
 //! metrics.shutdown();
+//! errors.close(std::time::Duration::from_secs(1));
 //! assert_eq!(metrics.stats().dropped_transport, 1);
 //! assert_eq!(errors.stats().dropped_transport, 1);
 //! # Ok::<(), monlight_std::ConfigError>(())
@@ -40,17 +42,62 @@
 //!
 //! ## Features
 //!
-//! - `axum`: [`integrations::axum`], with `setup_monlight` and the
+//! None is on by default. (Items of a feature are linked from here in
+//! docs built with it, such as docs.rs's; otherwise the links lead here.)
+//!
+//! - `reqwest`: [`AsyncHttp`][async-http], and plain HTTP through a proxy
+//!   set in `http_proxy`/`all_proxy`. Without it the clients connect
+//!   directly (a proxy set in the environment is logged, once), and the
+//!   build has no tokio, hyper or reqwest.
+//! - `testing`: [`testing`][testing], a local collector (a real HTTP
+//!   server on 127.0.0.1 that enforces the servers' rules and can
+//!   misbehave) and assertions on what it received, for your own tests.
+//! - `tls`: `https://` URLs, through reqwest, rustls (the *ring* provider)
+//!   and the platform's certificate verifier. Without it an `https://` URL is a
+//!   [`ConfigError::TlsFeatureOff`], and the build compiles no C crypto
+//!   library.
+//! - `actix-web`: [`integrations::actix_web`][actix], with
+//!   `setup_monlight` and the `Monlight` middleware (request metrics,
+//!   panics and 5xx errors reported).
+//! - `axum`: [`integrations::axum`][axum], with `setup_monlight` and the
 //!   request-metrics and error-reporting tower layers.
-//! - `metrics`: [`integrations::metrics`], monlight as the `metrics`
+//! - `metrics`: [`integrations::metrics`][metrics], monlight as the `metrics`
 //!   crate's recorder (`metrics::counter!(..)` reaches the collector).
-//! - `tracing`: [`integrations::tracing`], a `tracing_subscriber` layer
-//!   that reports `ERROR` events with their fields, spans and location.
-//! - `anyhow`: [`ErrorClient::report_anyhow_sync`], an `anyhow::Error`
+//! - `tracing`: [`integrations::tracing`][tracing], a `tracing_subscriber` layer
+//!   that reports `ERROR` events (or from the level you choose) with their
+//!   fields, spans and location.
+//! - `log`: [`integrations::log`][log], a `log::Log` that reports records
+//!   at or above a level (default `Error`) as error reports, beside your
+//!   own logger.
+//! - `anyhow`: [`ErrorClient::report_anyhow_sync`][anyhow], an `anyhow::Error`
 //!   typed by its root cause, with its contexts and its captured backtrace
-//!   trimmed to your frames. (`eyre::Report` and `anyhow::Error` also work
-//!   with `report_error_sync(&*error, ..)`, without the backtrace.)
+//!   trimmed to your frames.
+//! - `eyre`: [`ErrorClient::report_eyre_sync`][eyre], an `eyre::Report`
+//!   typed by its root cause, with its contexts. (`report_error_sync(&*e,
+//!   ..)` also works for both, typed by the outer layer, without the
+//!   backtrace.)
 
+// The features' items, linked where they exist (after a blank line: a
+// link definition cannot interrupt a paragraph).
+#![doc = ""]
+#![cfg_attr(feature = "reqwest", doc = "[async-http]: AsyncHttp")]
+#![cfg_attr(not(feature = "reqwest"), doc = "[async-http]: #features")]
+#![cfg_attr(feature = "testing", doc = "[testing]: testing")]
+#![cfg_attr(not(feature = "testing"), doc = "[testing]: #features")]
+#![cfg_attr(feature = "actix-web", doc = "[actix]: integrations::actix_web")]
+#![cfg_attr(not(feature = "actix-web"), doc = "[actix]: #features")]
+#![cfg_attr(feature = "axum", doc = "[axum]: integrations::axum")]
+#![cfg_attr(not(feature = "axum"), doc = "[axum]: #features")]
+#![cfg_attr(feature = "metrics", doc = "[metrics]: integrations::metrics")]
+#![cfg_attr(not(feature = "metrics"), doc = "[metrics]: #features")]
+#![cfg_attr(feature = "log", doc = "[log]: integrations::log")]
+#![cfg_attr(not(feature = "log"), doc = "[log]: #features")]
+#![cfg_attr(feature = "tracing", doc = "[tracing]: integrations::tracing")]
+#![cfg_attr(not(feature = "tracing"), doc = "[tracing]: #features")]
+#![cfg_attr(feature = "eyre", doc = "[eyre]: ErrorClient::report_eyre_sync")]
+#![cfg_attr(not(feature = "eyre"), doc = "[eyre]: #features")]
+#![cfg_attr(feature = "anyhow", doc = "[anyhow]: ErrorClient::report_anyhow_sync")]
+#![cfg_attr(not(feature = "anyhow"), doc = "[anyhow]: #features")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -59,42 +106,43 @@
     warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod check;
 mod clock;
 mod config;
 pub mod env;
 mod error_client;
 pub mod integrations;
 mod metrics_client;
+mod outbox;
 mod panic_hook;
 mod recent;
 mod reportable;
+mod request_scope;
+mod setup;
 mod staging;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod transport;
 
+pub use check::{CheckError, Server, ServerCheck};
 pub use config::{ApiKey, ConfigError};
-pub use error_client::{ErrorClient, ErrorClientBuilder, RequestContext};
+pub use error_client::{ErrorClient, ErrorClientBuilder, ErrorEvent, RequestContext};
 pub use metrics_client::{
     DEFAULT_BUFFER_BYTES, DEFAULT_SHUTDOWN_TIMEOUT, DEFAULT_STAGING_BYTES_PER_THREAD,
     MAX_STAGING_THREADS, MetricsClient, MetricsClientBuilder, Series,
 };
-pub use monlight_core::{FlushReport, Label, Metric, MetricError, MetricKind, Stats};
+pub use monlight_core::{FlushReport, Label, Metric, MetricError, MetricKind, Probe, Stats};
 pub use panic_hook::install_panic_hook;
 pub use reportable::Reportable;
-pub use transport::{AsyncHttp, BlockingHttp};
+pub use request_scope::{InRequest, in_current_request, set_request_user};
+pub use setup::{MonlightClients, MonlightGuard, MonlightOptions, init};
+#[cfg(feature = "reqwest")]
+pub use transport::AsyncHttp;
+pub use transport::BlockingHttp;
 
-/// An API key as given in options, before it is checked; `Debug` hides it.
-#[derive(Clone)]
-#[cfg_attr(not(feature = "axum"), allow(dead_code))]
-pub(crate) struct ApiKeyText(pub(crate) String);
-
-impl std::fmt::Debug for ApiKeyText {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
-
-/// The README's examples, compiled and run as doc tests (its axum section
-/// needs the `axum` feature, which `cargo test --workspace` enables).
-#[cfg(all(doctest, feature = "axum"))]
+/// The README's examples, compiled and run as doc tests (its sections need
+/// the `axum`, `actix-web` and `testing` features, which `cargo test --workspace`
+/// enables).
+#[cfg(all(doctest, feature = "axum", feature = "actix-web", feature = "testing"))]
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;

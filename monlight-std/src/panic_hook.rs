@@ -5,6 +5,8 @@ use std::cell::{Cell, RefCell};
 use std::panic::PanicHookInfo;
 use std::sync::Once;
 
+use monlight_core::ThrowSite;
+
 use crate::ErrorClient;
 
 thread_local! {
@@ -19,7 +21,7 @@ thread_local! {
     static CAUGHT: RefCell<Option<CaughtPanic>> = const { RefCell::new(None) };
 }
 
-#[cfg_attr(not(feature = "axum"), allow(dead_code))] // read by the integrations only
+#[cfg_attr(not(any(feature = "axum", feature = "actix-web")), allow(dead_code))] // read by the integrations only
 /// A panic's message and location, kept for the integration that catches it
 /// (a caught payload carries no location).
 #[derive(Debug, Clone)]
@@ -30,7 +32,7 @@ pub(crate) struct CaughtPanic {
     pub(crate) column: u32,
 }
 
-#[cfg_attr(not(feature = "axum"), allow(dead_code))] // read by the integrations only
+#[cfg_attr(not(any(feature = "axum", feature = "actix-web")), allow(dead_code))] // read by the integrations only
 /// Runs `f` (one poll of a handler) so that a panic inside it is recorded
 /// for [`take_caught_panic`] instead of being reported by the global hook.
 pub(crate) fn catching<R>(f: impl FnOnce() -> R) -> R {
@@ -41,10 +43,34 @@ pub(crate) fn catching<R>(f: impl FnOnce() -> R) -> R {
     result
 }
 
-#[cfg_attr(not(feature = "axum"), allow(dead_code))] // read by the integrations only
+#[cfg_attr(not(any(feature = "axum", feature = "actix-web")), allow(dead_code))] // read by the integrations only
 /// The panic recorded by the last [`catching`] scope on this thread.
 pub(crate) fn take_caught_panic() -> Option<CaughtPanic> {
     CAUGHT.with(|c| c.borrow_mut().take())
+}
+
+#[cfg_attr(not(any(feature = "axum", feature = "actix-web")), allow(dead_code))] // read by the integrations only
+/// A caught panic's message and throw site, for its report (placeholders
+/// if none was recorded).
+pub(crate) fn panic_report_parts(caught: Option<&CaughtPanic>) -> (&str, ThrowSite<'_>) {
+    match caught {
+        Some(p) => (
+            p.message.as_str(),
+            ThrowSite {
+                file: &p.file,
+                line: p.line,
+                column: p.column,
+            },
+        ),
+        None => (
+            "handler panicked",
+            ThrowSite {
+                file: "<unknown>",
+                line: 0,
+                column: 0,
+            },
+        ),
+    }
 }
 
 /// Records the panic if the thread is in a [`catching`] scope; `true` then.
@@ -67,7 +93,7 @@ fn record_if_caught(info: &PanicHookInfo<'_>) -> bool {
     true
 }
 
-#[cfg_attr(not(feature = "axum"), allow(dead_code))] // read by the integrations only
+#[cfg_attr(not(any(feature = "axum", feature = "actix-web")), allow(dead_code))] // read by the integrations only
 /// Installs, once per process, a hook that records panics in [`catching`]
 /// scopes and otherwise defers to the hook that was there before.
 fn ensure_capture_hook() {
@@ -105,30 +131,32 @@ pub fn install_panic_hook(client: ErrorClient) {
             return;
         }
         let backtrace = Backtrace::capture();
-        let frames = (backtrace.status() == BacktraceStatus::Captured)
-            .then(|| application_frames(&backtrace.to_string()));
-        client.report_panic(
-            &panic_message(info),
-            info.location(),
-            frames.as_deref().filter(|f| !f.is_empty()),
+        let mut detail = format!(
+            "thread '{}'",
+            std::thread::current().name().unwrap_or("<unnamed>")
         );
+        if backtrace.status() == BacktraceStatus::Captured {
+            let frames = application_frames(&backtrace.to_string());
+            if !frames.is_empty() {
+                detail.push('\n');
+                detail.push_str(&frames);
+            }
+        }
+        client.report_panic(&panic_message(info), info.location(), Some(&detail));
         REPORTING.with(|r| r.set(false));
     }));
 }
 
-/// The panic's message: the payload when it is a string.
+/// The panic's message: the payload when it is a string. As on a device,
+/// it is the message alone: the thread goes into the traceback.
 pub(crate) fn panic_message(info: &PanicHookInfo<'_>) -> String {
     let payload = info.payload();
-    let text = payload
+    payload
         .downcast_ref::<&str>()
         .copied()
         .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("Box<dyn Any>");
-    let thread = std::thread::current();
-    format!(
-        "thread '{}' panicked: {text}",
-        thread.name().unwrap_or("<unnamed>")
-    )
+        .unwrap_or("Box<dyn Any>")
+        .to_owned()
 }
 
 /// Frames that are not std, core, alloc, the backtrace machinery, async

@@ -69,6 +69,38 @@ impl Reportable for str {
     }
 }
 
+/// A log line or event reported as an error: a message under a type name
+/// (its target), without causes.
+#[cfg_attr(not(any(feature = "tracing", feature = "log")), allow(dead_code))]
+pub(crate) struct Message {
+    pub(crate) type_path: String,
+    pub(crate) text: String,
+}
+
+impl Reportable for Message {
+    fn type_path(&self) -> Cow<'_, str> {
+        Cow::Borrowed(&self.type_path)
+    }
+
+    fn as_error(&self) -> Option<&(dyn Error + 'static)> {
+        None
+    }
+
+    fn message(&self) -> String {
+        self.text.clone()
+    }
+}
+
+/// Targets and threads of monlight itself, whose log lines and events are
+/// never reported (a failing report cannot report itself).
+#[cfg_attr(not(any(feature = "tracing", feature = "log")), allow(dead_code))]
+pub(crate) fn is_monlight(target: &str) -> bool {
+    target.starts_with("monlight")
+        || std::thread::current()
+            .name()
+            .is_some_and(|name| name.starts_with("monlight-"))
+}
+
 /// A trait object hides its type; a derived `Debug` starts with the type's
 /// name (`ParseIntError { kind: InvalidDigit }`), which is the best guess
 /// left. `io::Error` is recognised by downcast (its `Debug` names a variant).
@@ -76,7 +108,13 @@ pub(crate) fn dyn_type_path(error: &(dyn Error + 'static)) -> Cow<'static, str> 
     if error.is::<std::io::Error>() {
         return Cow::Borrowed("std::io::Error");
     }
-    let debug = format!("{error:?}");
+    type_name_from_debug(error).map_or(Cow::Borrowed("Error"), Cow::Owned)
+}
+
+/// The type name a derived `Debug` starts with (`ParseIntError { .. }`,
+/// `Timeout(5)`, `Closed`), if it looks like one.
+pub(crate) fn type_name_from_debug(value: &dyn std::fmt::Debug) -> Option<String> {
+    let debug = format!("{value:?}");
     let name: String = debug
         .chars()
         .take_while(|c| c.is_alphanumeric() || *c == '_')
@@ -84,11 +122,7 @@ pub(crate) fn dyn_type_path(error: &(dyn Error + 'static)) -> Cow<'static, str> 
     let rest = &debug[name.len()..];
     let looks_like_type = name.starts_with(|c: char| c.is_ascii_uppercase())
         && (rest.is_empty() || rest.starts_with([' ', '(', '{']));
-    if looks_like_type {
-        Cow::Owned(name)
-    } else {
-        Cow::Borrowed("Error")
-    }
+    looks_like_type.then_some(name)
 }
 
 #[cfg(test)]

@@ -18,11 +18,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use monlight_core::{
-    BatchWriter, FlushReport, Flusher, Metric, MetricKind, Pushed, SeriesJson, Transport,
+    BatchWriter, Metric, MetricKind, PointSource, Pushed, SeriesJson, Settle, Stats, Written,
     encode_series,
 };
 
-use crate::metrics_client::SharedBuffer;
 use crate::recent::Recent;
 
 /// One recorded point of an interned series: 16 bytes, so that a hot
@@ -121,9 +120,22 @@ impl SeriesTable {
 
 /// One thread's ring, as the flush thread sees it.
 struct Ring {
-    consumer: Mutex<rtrb::Consumer<Event>>,
+    reader: Mutex<RingReader>,
     /// The client is gone: the owner thread forgets this ring.
     closed: AtomicBool,
+}
+
+/// The consuming end of a ring, and how many of its oldest points are in
+/// the batch being built or sent (they leave once it is settled).
+struct RingReader {
+    consumer: rtrb::Consumer<Event>,
+    in_batch: usize,
+}
+
+impl Ring {
+    fn reader(&self) -> std::sync::MutexGuard<'_, RingReader> {
+        self.reader.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 /// This thread's ring for one client (`None`: no ring to be had), and the
@@ -174,17 +186,6 @@ pub(crate) enum Staged {
     HalfFull,
 }
 
-/// How much of what is staged a flush sends.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Drain {
-    /// Everything (the interval, `flush()`, shutdown).
-    All,
-    /// Whole batches only (an early flush because a ring is half full: the
-    /// rest waits for the next flush). A whole batch is the server's item
-    /// limit, or half a ring when rings are smaller.
-    FullBatches,
-}
-
 /// Why a point was not staged: record it in the buffer directly (no ring
 /// for this thread: staging off, too many threads, thread ending; a series
 /// that cannot be interned; an invalid value, which the buffer counts and
@@ -203,6 +204,9 @@ pub(crate) struct Staging {
     max_rings: usize,
     rings: Mutex<Vec<Arc<Ring>>>,
     series: SeriesTable,
+    /// Where the staged points that left the rings went (`recorded`
+    /// counts them as they leave).
+    stats: Mutex<Stats>,
 }
 
 impl Staging {
@@ -217,6 +221,7 @@ impl Staging {
             max_rings: if ring_events < 2 { 0 } else { max_rings },
             rings: Mutex::new(Vec::new()),
             series: SeriesTable::default(),
+            stats: Mutex::new(Stats::default()),
         }
     }
 
@@ -321,7 +326,10 @@ impl Staging {
         let ring = (rings.len() < self.max_rings).then(|| {
             let (producer, consumer) = rtrb::RingBuffer::new(self.ring_events);
             let ring = Arc::new(Ring {
-                consumer: Mutex::new(consumer),
+                reader: Mutex::new(RingReader {
+                    consumer,
+                    in_batch: 0,
+                }),
                 closed: AtomicBool::new(false),
             });
             rings.push(Arc::clone(&ring));
@@ -335,136 +343,123 @@ impl Staging {
         }
     }
 
-    /// Points staged and not yet taken by a flush.
+    /// Points staged and not yet sent (those of a batch on its way
+    /// included).
     pub(crate) fn pending(&self) -> usize {
+        self.waiting()
+    }
+
+    /// Where the points that left the rings went.
+    pub(crate) fn stats(&self) -> Stats {
+        *self.stats.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The size of a whole batch for an early flush: the item limit, or
+    /// half a ring (what a half-full ring holds) when rings are smaller.
+    pub(crate) fn whole_batch(&self, batch_items: usize) -> usize {
+        batch_items.min(self.ring_events / 2).max(1)
+    }
+
+    /// Forgets the rings of threads that ended, once they are empty.
+    pub(crate) fn forget_ended_threads(&self) {
+        let mut rings = self.rings.lock().unwrap_or_else(PoisonError::into_inner);
+        rings.retain(|ring| {
+            let reader = ring.reader();
+            !(reader.consumer.is_abandoned() && reader.consumer.is_empty())
+        });
+    }
+}
+
+/// The rings as the flush engine drains them: ring by ring, each series'
+/// JSON copied, encoded once.
+impl PointSource for Staging {
+    fn waiting(&self) -> usize {
         let rings = self.rings.lock().unwrap_or_else(PoisonError::into_inner);
         rings
             .iter()
-            .map(|ring| {
-                ring.consumer
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .slots()
-            })
+            .map(|ring| ring.reader().consumer.slots())
             .sum()
     }
 
-    /// Sends the points buffered and staged now, batch by batch: each batch
-    /// filled from the shared buffer first, then from the rings, so that
-    /// no short batch is sent where one source ends. Sent through
-    /// `flusher` (its limits, its 429 pause, counted in `buffer`'s stats);
-    /// the rings of threads that ended are forgotten.
-    pub(crate) fn flush<T: Transport>(
-        &self,
-        flusher: &mut Flusher<'_>,
-        buffer: &SharedBuffer,
-        transport: &mut T,
-        out: &mut [u8],
-        (now_ms, drain): (u64, Drain),
-    ) -> FlushReport {
-        let mut report = FlushReport::default();
-        let rings = self
-            .rings
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        // What is there now; points recorded meanwhile wait for the next
-        // flush, so a busy recorder cannot keep this one going.
-        let mut buffered = buffer.lock().len();
-        let mut staged = self.pending();
-        if drain == Drain::FullBatches {
-            // A batch costs a connection whatever it holds (a POST to a
-            // loopback sink: 85 us of CPU for 1 KB and 160 us for 150 KB
-            // on a bare socket, about twice with reqwest): an early flush
-            // sends full ones and leaves the rest for the next. A batch
-            // here is at most half a ring, what a half-full ring holds.
-            let batch = flusher.limits().max_items.min(self.ring_events / 2).max(1);
-            let whole = (buffered + staged) / batch * batch;
-            buffered = buffered.min(whole);
-            staged = whole - buffered;
-        }
-        while buffered + staged > 0 {
-            if flusher.pause().is_active(now_ms) {
-                report.paused = true;
-                break;
-            }
-            let left = buffered + staged;
-            let mut writer = flusher.batch_writer(out);
-            flusher.fill_batch(buffer, &mut writer, &mut buffered, &mut report);
-            if staged > 0 && !writer.is_full() {
-                let (taken, oversize) = self.write_batch(&rings, &mut writer, staged);
-                staged -= taken;
-                {
-                    let mut buffer = buffer.lock();
-                    let stats = buffer.stats_mut();
-                    stats.recorded += taken as u64;
-                    stats.dropped_oversize += oversize as u64;
-                }
-                report.dropped += oversize as u32;
-            }
-            match writer.finish() {
-                Some(batch) => {
-                    let body = &out[..batch.bytes];
-                    flusher.send_batch(buffer, transport, body, batch, now_ms, &mut report);
-                }
-                None if buffered + staged < left => {} // all were oversize: go on
-                None => break,                         // the buffer or a ring had less than counted
-            }
-        }
-        let mut rings = self.rings.lock().unwrap_or_else(PoisonError::into_inner);
-        rings.retain(|ring| {
-            let consumer = ring.consumer.lock().unwrap_or_else(PoisonError::into_inner);
-            !(consumer.is_abandoned() && consumer.is_empty())
-        });
-        report
-    }
-
-    /// Fills `writer` from the rings, at most `budget` points: returns the
-    /// points taken out of the rings and how many of them were too big to
-    /// send.
-    fn write_batch(
-        &self,
-        rings: &[Arc<Ring>],
-        writer: &mut BatchWriter<'_>,
-        budget: usize,
-    ) -> (usize, usize) {
+    fn write_next(&self, batch: &mut BatchWriter<'_>, max: usize) -> Written {
         let series = self
             .series
             .json
             .read()
             .unwrap_or_else(PoisonError::into_inner);
-        let (mut taken, mut oversize) = (0, 0);
-        for ring in rings {
-            let mut consumer = ring.consumer.lock().unwrap_or_else(PoisonError::into_inner);
-            let available = consumer.slots().min(budget - taken);
-            let Ok(chunk) = consumer.read_chunk(available) else {
+        let rings = self.rings.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut written = Written::default();
+        for ring in rings.iter() {
+            let mut reader = ring.reader();
+            let RingReader { consumer, in_batch } = &mut *reader;
+            let wanted = max - written.points - written.oversize;
+            let available = consumer.slots() - *in_batch;
+            let Ok(chunk) = consumer.read_chunk(*in_batch + available.min(wanted)) else {
                 continue;
             };
             let (first, wrapped) = chunk.as_slices();
-            let mut used = 0;
-            for event in first.iter().chain(wrapped) {
-                let Some(s) = series.get(event.series as usize) else {
-                    used += 1; // never: ids come from this table
-                    oversize += 1;
-                    continue;
+            let mut oversize = 0;
+            for event in first.iter().chain(wrapped).skip(*in_batch) {
+                let pushed = match series.get(event.series as usize) {
+                    Some(s) => {
+                        let unix_seconds = Some(u64::from(event.unix_seconds));
+                        batch.push_series_point(&s.json, s.shape, event.value, unix_seconds)
+                    }
+                    None => Pushed::Oversize, // never: ids come from this table
                 };
-                let unix_seconds = Some(u64::from(event.unix_seconds));
-                match writer.push_series_point(&s.json, s.shape, event.value, unix_seconds) {
-                    Pushed::Written => used += 1,
+                match pushed {
+                    Pushed::Written => {
+                        *in_batch += 1;
+                        written.points += 1;
+                    }
+                    // Only the first point of an empty batch is oversize:
+                    // this ring's front.
                     Pushed::Oversize => {
-                        used += 1;
                         oversize += 1;
+                        break;
                     }
                     Pushed::Full => break,
                 }
             }
-            chunk.commit(used);
-            taken += used;
-            if writer.is_full() || taken == budget {
+            if oversize > 0 {
+                chunk.commit(oversize);
+                written.oversize += oversize;
+                let mut stats = self.stats.lock().unwrap_or_else(PoisonError::into_inner);
+                stats.recorded += oversize as u64;
+                stats.dropped_oversize += oversize as u64;
+                return written; // the batch is empty: start it again
+            }
+            if batch.is_full() || written.points == max {
                 break;
             }
         }
-        (taken, oversize)
+        written
+    }
+
+    fn settle(&self, settle: Settle<'_>) -> bool {
+        let rings = self.rings.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut settled = 0;
+        for ring in rings.iter() {
+            let mut reader = ring.reader();
+            let points = std::mem::take(&mut reader.in_batch);
+            if points > 0
+                && !settle.keep
+                && let Ok(chunk) = reader.consumer.read_chunk(points)
+            {
+                chunk.commit_all();
+            }
+            settled += points;
+        }
+        if settled == 0 {
+            return false;
+        }
+        let mut stats = self.stats.lock().unwrap_or_else(PoisonError::into_inner);
+        settle.count(settled as u64, &mut stats);
+        if !settle.keep {
+            // A staged point counts as recorded once it leaves its ring.
+            stats.recorded += settled as u64;
+        }
+        true
     }
 }
 

@@ -25,8 +25,9 @@
 //! minute); `metrics` descriptions and units are not part of the protocol
 //! and are ignored.
 
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use metrics::{
     Counter, CounterFn, Gauge, GaugeFn, Histogram, HistogramFn, Key, KeyName, Metadata, Recorder,
@@ -37,16 +38,58 @@ use monlight_core::limits::MAX_LABELS;
 use crate::{Label, MetricKind, MetricsClient};
 
 /// A [`metrics::Recorder`] that records into a [`MetricsClient`].
+///
+/// A key's gauge and counter keep their value across handles: a second
+/// `gauge!("q", "queue" => "a")` continues where the first left off, as
+/// `metrics` users expect (up to [`MAX_KEPT_KEYS`] keys of each kind;
+/// further keys get handles of their own, logged once).
 #[derive(Clone, Debug)]
 pub struct MonlightRecorder {
     client: MetricsClient,
+    kept: Arc<Mutex<Kept>>,
+}
+
+/// Keys whose gauge or counter state is shared by every handle.
+pub const MAX_KEPT_KEYS: usize = 10_000;
+
+/// The handles made so far, by key.
+#[derive(Debug, Default)]
+struct Kept {
+    gauges: HashMap<Key, Arc<GaugeHandle>>,
+    counters: HashMap<Key, Arc<CounterHandle>>,
+    warned: bool,
 }
 
 impl MonlightRecorder {
     /// A recorder for `client` (start its flush thread with
     /// [`MetricsClient::start`]).
     pub fn new(client: MetricsClient) -> Self {
-        Self { client }
+        Self {
+            client,
+            kept: Arc::default(),
+        }
+    }
+
+    /// The handle kept for `key`, made by `make` the first time.
+    fn kept<H>(
+        &self,
+        key: &Key,
+        table: impl Fn(&mut Kept) -> &mut HashMap<Key, Arc<H>>,
+        make: impl FnOnce() -> H,
+    ) -> Arc<H> {
+        let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(handle) = table(&mut kept).get(key) {
+            return Arc::clone(handle);
+        }
+        let handle = Arc::new(make());
+        if table(&mut kept).len() < MAX_KEPT_KEYS {
+            table(&mut kept).insert(key.clone(), Arc::clone(&handle));
+        } else if !std::mem::replace(&mut kept.warned, true) {
+            log::warn!(
+                "monlight: more than {MAX_KEPT_KEYS} metrics keys of one kind; further handles keep no shared value"
+            );
+        }
+        handle
     }
 
     /// Makes this the process-wide recorder of the `metrics` macros. Fails
@@ -73,17 +116,25 @@ impl Recorder for MonlightRecorder {
     fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
 
     fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
-        Counter::from_arc(Arc::new(CounterHandle {
-            series: self.series(key),
-            total: AtomicU64::new(0),
-        }))
+        Counter::from_arc(self.kept(
+            key,
+            |kept| &mut kept.counters,
+            || CounterHandle {
+                series: self.series(key),
+                total: AtomicU64::new(0),
+            },
+        ))
     }
 
     fn register_gauge(&self, key: &Key, _: &Metadata<'_>) -> Gauge {
-        Gauge::from_arc(Arc::new(GaugeHandle {
-            series: self.series(key),
-            bits: AtomicU64::new(0f64.to_bits()),
-        }))
+        Gauge::from_arc(self.kept(
+            key,
+            |kept| &mut kept.gauges,
+            || GaugeHandle {
+                series: self.series(key),
+                bits: AtomicU64::new(0f64.to_bits()),
+            },
+        ))
     }
 
     fn register_histogram(&self, key: &Key, _: &Metadata<'_>) -> Histogram {
@@ -92,6 +143,7 @@ impl Recorder for MonlightRecorder {
 }
 
 /// One series: the client, its name and labels, built once per handle.
+#[derive(Debug)]
 struct Series {
     client: MetricsClient,
     name: String,
@@ -131,6 +183,7 @@ impl HistogramFn for Series {
 
 /// A counter: each increment is a point with its value; `absolute` sends
 /// the increase since the last known total.
+#[derive(Debug)]
 struct CounterHandle {
     series: Series,
     total: AtomicU64,
@@ -153,6 +206,7 @@ impl CounterFn for CounterHandle {
 
 /// A gauge: keeps its current value so increments and decrements are
 /// exact, and sends the value after each change.
+#[derive(Debug)]
 struct GaugeHandle {
     series: Series,
     bits: AtomicU64,

@@ -1,5 +1,5 @@
-//! A [`tracing_subscriber::Layer`] that reports `ERROR` events to the
-//! error tracker: the event's message as the message, its fields in
+//! A [`tracing_subscriber::Layer`] that reports `ERROR` events (or, with
+//! [`MonlightLayer::level`], `WARN` and above) to the error tracker: the event's message as the message, its fields in
 //! `extra`, the names of the spans it happened in, and its source location
 //! as the throw site (so each `error!` line is its own group).
 //!
@@ -25,23 +25,41 @@
 use std::borrow::Cow;
 use std::error::Error;
 use std::fmt;
+use std::sync::Arc;
 
 use monlight_core::ThrowSite;
 use serde_json::{Map, Value};
 use tracing_core::field::{Field, Visit};
-use tracing_core::{Event, Level, Subscriber};
+use tracing_core::{Event, Level, Metadata, Subscriber};
 use tracing_subscriber::Layer;
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
-use crate::reportable::dyn_type_path;
+use crate::reportable::{Message, dyn_type_path, is_monlight};
 use crate::{ErrorClient, Reportable, RequestContext};
 
-/// Reports `ERROR` events through an [`ErrorClient`].
-#[derive(Clone, Debug)]
+/// Reports `ERROR` events (or those at a level you choose) through an
+/// [`ErrorClient`].
+#[derive(Clone)]
 pub struct MonlightLayer {
     client: ErrorClient,
     report_error_fields: bool,
+    level: Level,
+    filter: Option<Arc<EventFilter>>,
+}
+
+/// Which events a [`MonlightLayer`] reports, besides their level.
+type EventFilter = dyn Fn(&Metadata<'_>) -> bool + Send + Sync;
+
+impl std::fmt::Debug for MonlightLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MonlightLayer")
+            .field("client", &self.client)
+            .field("report_error_fields", &self.report_error_fields)
+            .field("level", &self.level)
+            .field("filter", &self.filter.as_ref().map(|_| "<fn>"))
+            .finish()
+    }
 }
 
 impl MonlightLayer {
@@ -51,7 +69,37 @@ impl MonlightLayer {
         Self {
             client,
             report_error_fields: false,
+            level: Level::ERROR,
+            filter: None,
         }
+    }
+
+    /// Reports events at `level` and more severe: `Level::WARN` reports
+    /// warnings and errors.
+    #[must_use]
+    pub fn level(mut self, level: Level) -> Self {
+        self.level = level;
+        self
+    }
+
+    /// Reports only the events (at the level) for which `filter` says
+    /// `true`, e.g. to leave out a noisy target.
+    ///
+    /// ```no_run
+    /// # let client = monlight_std::ErrorClient::new("http://localhost:5010", "k")?;
+    /// use monlight_std::integrations::tracing::MonlightLayer;
+    /// let layer = MonlightLayer::new(client)
+    ///     .level(tracing::Level::WARN)
+    ///     .filter(|metadata| !metadata.target().starts_with("hyper"));
+    /// # Ok::<(), monlight_std::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn filter(
+        mut self,
+        filter: impl Fn(&Metadata<'_>) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        self.filter = Some(Arc::new(filter));
+        self
     }
 
     /// With `true`, an event carrying an error as a field
@@ -71,7 +119,11 @@ where
 {
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         let meta = event.metadata();
-        if *meta.level() != Level::ERROR || is_monlight(meta.target()) {
+        // More severe is smaller: ERROR < WARN < INFO.
+        if *meta.level() > self.level
+            || is_monlight(meta.target())
+            || self.filter.as_ref().is_some_and(|keep| !keep(meta))
+        {
             return;
         }
         let mut fields = Fields::default();
@@ -91,33 +143,25 @@ where
             column: 0,
         };
         let message = fields.message.unwrap_or_default();
-        let reported = match fields.error {
+        let context = |extra| Some(RequestContext::new().extra(Value::Object(extra)));
+        match fields.error {
             Some(error) if self.report_error_fields => {
                 if !message.is_empty() {
                     extra.insert("event".into(), message.into());
                 }
-                error
+                self.client
+                    .report_detached(&error, site, context(extra).as_ref());
             }
-            _ => Captured {
-                type_path: meta.target().to_owned(),
-                chain: Chain {
-                    message,
-                    source: None,
-                },
-                bare: true,
-            },
-        };
-        let context = RequestContext::new().extra(Value::Object(extra));
-        self.client.report_detached(&reported, site, Some(&context));
+            _ => {
+                let reported = Message {
+                    type_path: meta.target().to_owned(),
+                    text: message,
+                };
+                self.client
+                    .report_detached(&reported, site, context(extra).as_ref());
+            }
+        }
     }
-}
-
-/// Targets and threads of monlight itself: never reported.
-fn is_monlight(target: &str) -> bool {
-    target.starts_with("monlight")
-        || std::thread::current()
-            .name()
-            .is_some_and(|name| name.starts_with("monlight-"))
 }
 
 /// The event's fields: its message, the first error, the rest as JSON.
@@ -172,8 +216,6 @@ impl Visit for Fields {
 struct Captured {
     type_path: String,
     chain: Chain,
-    /// A message, not an error: no causes to walk.
-    bare: bool,
 }
 
 impl Captured {
@@ -197,7 +239,6 @@ impl Captured {
         Self {
             type_path: dyn_type_path(error).into_owned(),
             chain,
-            bare: false,
         }
     }
 }
@@ -208,7 +249,7 @@ impl Reportable for Captured {
     }
 
     fn as_error(&self) -> Option<&(dyn Error + 'static)> {
-        (!self.bare).then_some(&self.chain as &(dyn Error + 'static))
+        Some(&self.chain)
     }
 
     fn message(&self) -> String {

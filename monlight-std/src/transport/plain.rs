@@ -14,7 +14,6 @@ use std::time::{Duration, Instant};
 
 use monlight_core::http::{RequestHead, exchange};
 use monlight_core::{Endpoint, Outcome, TransportError};
-use reqwest::Url;
 
 use crate::config::{ApiKey, EndpointUrls};
 
@@ -41,25 +40,19 @@ enum Server {
 }
 
 impl PlainHttp {
-    /// `None` unless `urls` are `http://` with a host.
+    /// `None` unless `urls` are `http://`.
     pub(crate) fn new(urls: &EndpointUrls, api_key: &ApiKey, timeout: Duration) -> Option<Self> {
-        let url: &Url = urls.get(Endpoint::Metrics);
-        if url.scheme() != "http" {
+        if !urls.is_plain_http() {
             return None;
         }
-        let port = url.port_or_known_default()?;
-        let host = url.host_str()?; // an IPv6 address in brackets
+        let (host, port) = (urls.host(), urls.port());
         let server = match host.trim_start_matches('[').trim_end_matches(']').parse() {
             Ok(ip) => Server::Address(SocketAddr::new(ip, port)),
             Err(_) => Server::Name(host.to_owned(), port),
         };
-        let authority = match url.port() {
-            Some(port) => format!("{host}:{port}"),
-            None => host.to_owned(),
-        };
         Some(Self {
             server,
-            authority,
+            authority: urls.authority(),
             base_path: urls.base_path().to_owned(),
             api_key: api_key.clone(),
             timeout,
@@ -89,20 +82,17 @@ impl PlainHttp {
             Server::Address(address) => vec![*address],
             Server::Name(name, port) => resolve(name, *port, deadline)?,
         };
-        let mut failure = TransportError::Connect;
+        // No connection, whatever the cause (a timeout too): nothing was
+        // sent, so the request may go out again.
         for address in addresses {
-            let left = time_left(deadline).map_err(|_| TransportError::Timeout)?;
-            match TcpStream::connect_timeout(&address, left) {
-                Ok(stream) => {
-                    // The body follows the head at once: no Nagle wait.
-                    let _ = stream.set_nodelay(true);
-                    return Ok(stream);
-                }
-                Err(e) if e.kind() == io::ErrorKind::TimedOut => failure = TransportError::Timeout,
-                Err(_) => failure = TransportError::Connect,
+            let left = time_left(deadline).map_err(|_| TransportError::Connect)?;
+            if let Ok(stream) = TcpStream::connect_timeout(&address, left) {
+                // The body follows the head at once: no Nagle wait.
+                let _ = stream.set_nodelay(true);
+                return Ok(stream);
             }
         }
-        Err(failure)
+        Err(TransportError::Connect)
     }
 }
 
@@ -118,10 +108,9 @@ fn resolve(name: &str, port: u16, deadline: Instant) -> Result<Vec<SocketAddr>, 
             let _ = tx.send(query.to_socket_addrs().map(Vec::from_iter));
         })
         .map_err(|_| TransportError::Connect)?;
-    let left = time_left(deadline).map_err(|_| TransportError::Timeout)?;
+    let left = time_left(deadline).map_err(|_| TransportError::Connect)?;
     match rx.recv_timeout(left) {
         Ok(Ok(addresses)) if !addresses.is_empty() => Ok(addresses),
-        Err(mpsc::RecvTimeoutError::Timeout) => Err(TransportError::Timeout),
         _ => Err(TransportError::Connect),
     }
 }

@@ -8,15 +8,18 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use axum::extract::MatchedPath;
 use axum::response::IntoResponse;
 use http::header::CONTENT_TYPE;
 use http::{HeaderValue, Method, Request, Response, StatusCode};
-use monlight_core::ThrowSite;
 use tower::{Layer, Service};
 
 use crate::error_client::Panic;
-use crate::panic_hook::{catching, take_caught_panic};
-use crate::{ErrorClient, Reportable, RequestContext};
+use crate::integrations::head_text::HeadText;
+use crate::integrations::reported::ReportedError;
+use crate::panic_hook::{catching, panic_report_parts, take_caught_panic};
+use crate::request_scope::{ContextSource, Scope, enter};
+use crate::{ErrorClient, RequestContext};
 
 /// The body of the 500 a caught panic gets, as in the reference.
 pub const INTERNAL_ERROR_BODY: &str = r#"{"detail": "Internal server error"}"#;
@@ -77,27 +80,37 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        let snapshot = RequestSnapshot::of(&request);
+        // Reports made anywhere in the handler carry the request (see
+        // `request_scope`); its context is built only if one is made.
+        let scope = Scope::new(RequestSnapshot::of(&request));
         // `None`: the service panicked in `call`, before making a future.
-        let inner = catching(|| catch_unwind(AssertUnwindSafe(|| self.inner.call(request)))).ok();
+        let inner = enter(&scope, || {
+            catching(|| catch_unwind(AssertUnwindSafe(|| self.inner.call(request)))).ok()
+        });
         ReportFailures {
             inner,
             errors: self.errors.clone(),
-            snapshot: Some(snapshot),
+            reported: false,
+            scope,
         }
     }
 }
 
 /// What a report needs of the request, kept while the handler runs: its
-/// method, and its URI and headers copied into one buffer, `uri\n` then
-/// `name:value\n` per header (HTTP allows no line feed in either, nor a
-/// colon in a name). One allocation and a copy: cloning the `Uri` and
-/// each header instead costs an allocation more (hyper's URI bytes are
-/// made shareable on their first clone) and two atomic operations per
-/// piece, about three times the instructions.
+/// method and route, and its URI and headers in a [`HeadText`] (cloning
+/// hyper's `Uri` and headers instead costs about three times the
+/// instructions: its URI bytes are made shareable on their first clone).
 struct RequestSnapshot {
     method: Method,
-    text: Vec<u8>,
+    text: HeadText,
+    /// The route template, for `errors_total`'s `endpoint`.
+    route: Option<MatchedPath>,
+}
+
+impl ContextSource for RequestSnapshot {
+    fn context(&self) -> RequestContext {
+        RequestSnapshot::context(self)
+    }
 }
 
 impl RequestSnapshot {
@@ -110,36 +123,20 @@ impl RequestSnapshot {
             _ => std::borrow::Cow::Owned(uri.to_string()),
         };
         let headers = request.headers();
-        // Room for typical headers; a long one (a cookie) grows it.
-        let mut text = Vec::with_capacity(uri.len() + 1 + 64 * headers.len());
-        text.extend_from_slice(uri.as_bytes());
-        text.push(b'\n');
+        let mut text = HeadText::new(&uri, headers.len());
         for (name, value) in headers {
-            text.extend_from_slice(name.as_str().as_bytes());
-            text.push(b':');
-            text.extend_from_slice(value.as_bytes());
-            text.push(b'\n');
+            text.header(name.as_str(), value.as_bytes());
         }
         Self {
+            route: request.extensions().get::<MatchedPath>().cloned(),
             method: request.method().clone(),
             text,
         }
     }
 
     fn context(&self) -> RequestContext {
-        let mut lines = self.text.split(|&b| b == b'\n');
-        let uri = lines.next().unwrap_or_default();
-        let headers = lines.filter_map(|line| {
-            let colon = line.iter().position(|&b| b == b':')?;
-            Some((
-                String::from_utf8_lossy(&line[..colon]).into_owned(),
-                String::from_utf8_lossy(&line[colon + 1..]).into_owned(),
-            ))
-        });
-        RequestContext::new()
-            .url(String::from_utf8_lossy(uri))
-            .method(self.method.as_str())
-            .headers(headers)
+        let route = self.route.as_ref().map(MatchedPath::as_str);
+        self.text.context(self.method.as_str(), route)
     }
 }
 
@@ -149,7 +146,9 @@ pin_project_lite::pin_project! {
         #[pin]
         inner: Option<F>,
         errors: ErrorClient,
-        snapshot: Option<RequestSnapshot>,
+        // A request is reported once.
+        reported: bool,
+        scope: Arc<Scope>,
     }
 }
 
@@ -162,19 +161,23 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
+        let scope = &*this.scope;
         let polled = match this.inner.as_pin_mut() {
-            Some(inner) => catching(|| catch_unwind(AssertUnwindSafe(|| inner.poll(cx)))),
+            Some(inner) => enter(scope, || {
+                catching(|| catch_unwind(AssertUnwindSafe(|| inner.poll(cx))))
+            }),
             None => Err(Box::new(()) as Box<dyn std::any::Any + Send>),
         };
         match polled {
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(Ok(mut response))) => {
-                if let (Some(reported), Some(snapshot)) = (
+                if let (Some(reported), false) = (
                     response.extensions_mut().remove::<ReportedError>(),
-                    this.snapshot.take(),
+                    std::mem::replace(this.reported, true),
                 ) {
                     let captured = &*reported.0;
-                    let context = snapshot.context();
+                    // With the user id, if the handler set one.
+                    let context = this.scope.context();
                     spawn(
                         this.errors
                             .report_at(captured, captured.site, Some(&context)),
@@ -184,27 +187,10 @@ where
             }
             Ok(Poll::Ready(Err(e))) => Poll::Ready(Err(e)),
             Err(_payload) => {
-                if let Some(snapshot) = this.snapshot.take() {
-                    let context = snapshot.context();
+                if !std::mem::replace(this.reported, true) {
+                    let context = this.scope.context();
                     let caught = take_caught_panic();
-                    let (message, site) = match &caught {
-                        Some(p) => (
-                            p.message.as_str(),
-                            ThrowSite {
-                                file: &p.file,
-                                line: p.line,
-                                column: p.column,
-                            },
-                        ),
-                        None => (
-                            "handler panicked",
-                            ThrowSite {
-                                file: "<unknown>",
-                                line: 0,
-                                column: 0,
-                            },
-                        ),
-                    };
+                    let (message, site) = panic_report_parts(caught.as_ref());
                     spawn(this.errors.report_at(&Panic(message), site, Some(&context)));
                 }
                 Poll::Ready(Ok(internal_error()))
@@ -229,84 +215,6 @@ fn spawn(report: impl Future<Output = ()> + Send + 'static) {
             runtime.spawn(report);
         }
         Err(_) => log::warn!("monlight: no tokio runtime to send an error report from; dropped"),
-    }
-}
-
-/// An error a handler hands to [`ErrorReportingLayer`] through a response
-/// extension, to be reported with its real type, message and source chain.
-///
-/// Create it where the error happens (it records its caller's location as
-/// the throw site, `#[track_caller]`), put it in the extensions of the 5xx
-/// response your error type builds, and the layer reports it:
-///
-/// ```
-/// use axum::response::{IntoResponse, Response};
-/// use http::StatusCode;
-/// use monlight_std::integrations::axum::ReportedError;
-///
-/// #[derive(Debug)]
-/// struct DbError(String);
-/// impl std::fmt::Display for DbError {
-///     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { f.write_str(&self.0) }
-/// }
-/// impl std::error::Error for DbError {}
-///
-/// /// The application's error type: answers 503 and hands the cause to monlight.
-/// struct AppError(ReportedError);
-///
-/// impl From<DbError> for AppError {
-///     #[track_caller] // the `?` that produced it becomes the throw site
-///     fn from(e: DbError) -> Self {
-///         AppError(ReportedError::new(e))
-///     }
-/// }
-///
-/// impl IntoResponse for AppError {
-///     fn into_response(self) -> Response {
-///         let mut response = (StatusCode::SERVICE_UNAVAILABLE, "try again").into_response();
-///         response.extensions_mut().insert(self.0);
-///         response
-///     }
-/// }
-/// ```
-#[derive(Clone)]
-pub struct ReportedError(Arc<Captured>);
-
-impl std::fmt::Debug for ReportedError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ReportedError")
-            .field("type", &self.0.type_path)
-            .field("error", &self.0.error)
-            .field("site", &self.0.site)
-            .finish()
-    }
-}
-
-struct Captured {
-    type_path: &'static str,
-    error: Box<dyn Error + Send + Sync>,
-    site: ThrowSite<'static>,
-}
-
-impl ReportedError {
-    /// Captures `error`, its type name and the caller's location.
-    #[track_caller]
-    pub fn new<E: Error + Send + Sync + 'static>(error: E) -> Self {
-        Self(Arc::new(Captured {
-            type_path: std::any::type_name::<E>(),
-            error: Box::new(error),
-            site: ThrowSite::caller(),
-        }))
-    }
-}
-
-impl Reportable for Captured {
-    fn type_path(&self) -> std::borrow::Cow<'_, str> {
-        self.type_path.into()
-    }
-
-    fn as_error(&self) -> Option<&(dyn Error + 'static)> {
-        Some(&*self.error)
     }
 }
 

@@ -14,10 +14,12 @@
 //!
 //! ## Shutting down
 //!
-//! The metrics client flushes on `shutdown()` (and when its last handle is
-//! dropped). With axum's graceful shutdown, call it after `serve` returns;
-//! it blocks for at most its shutdown timeout, so run it off the runtime's
-//! worker threads:
+//! Once `serve` returns from axum's graceful shutdown, the last requests
+//! may have failed and their reports, and the last points, may still be on
+//! their way: [`MonlightClients::shutdown`] sends them (the error reports
+//! first: it waits until the tracker has each, within its timeout) and
+//! stops both clients. It blocks, so run it off the runtime's worker
+//! threads:
 //!
 //! ```no_run
 //! use axum::{Router, routing::get};
@@ -36,9 +38,8 @@
 //! axum::serve(listener, app)
 //!     .with_graceful_shutdown(async { let _ = tokio::signal::ctrl_c().await; })
 //!     .await?;
-//! if let Some(metrics) = clients.metrics_client {
-//!     tokio::task::spawn_blocking(move || metrics.shutdown()).await?;
-//! }
+//! let timeout = std::time::Duration::from_secs(5);
+//! tokio::task::spawn_blocking(move || clients.shutdown(timeout)).await?;
 //! # Ok(())
 //! # }
 //! ```
@@ -46,123 +47,16 @@
 mod error_reporting;
 mod request_metrics;
 
-use std::time::Duration;
-
 use axum::Router;
 
+pub use super::reported::ReportedError;
 pub use error_reporting::{
     ErrorReporting, ErrorReportingLayer, HandlerError, INTERNAL_ERROR_BODY, ReportFailures,
-    ReportedError,
 };
 pub use request_metrics::{RecordWhenDone, RequestMetrics, RequestMetricsLayer};
 
-use crate::{ConfigError, ErrorClient, MetricsClient};
-
-/// The options of [`setup_monlight`], with the reference's defaults.
-#[derive(Clone, Debug)]
-#[must_use]
-pub struct MonlightOptions {
-    error_tracker_url: Option<String>,
-    metrics_collector_url: Option<String>,
-    api_key: crate::ApiKeyText,
-    project: String,
-    environment: String,
-    flush_interval: Duration,
-}
-
-impl MonlightOptions {
-    /// Options with the shared API key; no URL (nothing is enabled until
-    /// one is set), project `"default"`, environment `"prod"`, flush every
-    /// 10 s.
-    pub fn new(api_key: impl Into<String>) -> Self {
-        Self {
-            error_tracker_url: None,
-            metrics_collector_url: None,
-            api_key: crate::ApiKeyText(api_key.into()),
-            project: "default".into(),
-            environment: "prod".into(),
-            flush_interval: Duration::from_secs(10),
-        }
-    }
-
-    /// Options from the environment (see [`crate::env`]): the URLs from
-    /// `MONLIGHT_ERROR_TRACKER_URL` and `MONLIGHT_METRICS_COLLECTOR_URL`
-    /// (each optional: unset leaves that half off), `MONLIGHT_API_KEY`
-    /// (required once a URL is set), `MONLIGHT_PROJECT`,
-    /// `MONLIGHT_ENVIRONMENT`, `MONLIGHT_FLUSH_INTERVAL`.
-    ///
-    /// ```no_run
-    /// use axum::{Router, routing::get};
-    /// use monlight_std::integrations::axum::{MonlightOptions, setup_monlight};
-    ///
-    /// let app: Router = Router::new().route("/", get(|| async { "ok" }));
-    /// let (app, clients) = setup_monlight(app, MonlightOptions::from_env()?)?;
-    /// # Ok::<(), monlight_std::ConfigError>(())
-    /// ```
-    pub fn from_env() -> Result<Self, ConfigError> {
-        let settings = crate::env::Settings::from_env()?;
-        let enabled =
-            settings.error_tracker_url.is_some() || settings.metrics_collector_url.is_some();
-        let api_key = match enabled {
-            true => settings.required_api_key()?.to_owned(),
-            false => String::new(),
-        };
-        let mut options = Self::new(api_key);
-        options.error_tracker_url = settings.error_tracker_url;
-        options.metrics_collector_url = settings.metrics_collector_url;
-        if let Some(project) = settings.project {
-            options.project = project;
-        }
-        if let Some(environment) = settings.environment {
-            options.environment = environment;
-        }
-        if let Some(interval) = settings.flush_interval {
-            options.flush_interval = interval;
-        }
-        Ok(options)
-    }
-
-    /// Enables error reporting to this error tracker.
-    pub fn error_tracker_url(mut self, url: impl Into<String>) -> Self {
-        self.error_tracker_url = Some(url.into());
-        self
-    }
-
-    /// Enables request metrics to this metrics collector.
-    pub fn metrics_collector_url(mut self, url: impl Into<String>) -> Self {
-        self.metrics_collector_url = Some(url.into());
-        self
-    }
-
-    /// Project for error reports and metrics (default `"default"`).
-    pub fn project(mut self, project: impl Into<String>) -> Self {
-        self.project = project.into();
-        self
-    }
-
-    /// Environment for error reports (default `"prod"`).
-    pub fn environment(mut self, environment: impl Into<String>) -> Self {
-        self.environment = environment.into();
-        self
-    }
-
-    /// Metrics flush interval (default 10 s).
-    pub fn flush_interval(mut self, interval: Duration) -> Self {
-        self.flush_interval = interval;
-        self
-    }
-}
-
-/// The clients [`setup_monlight`] made: each is `None` when its URL was not
-/// given.
-#[derive(Clone, Debug, Default)]
-pub struct MonlightClients {
-    /// Reports errors; also usable directly in handlers.
-    pub error_client: Option<ErrorClient>,
-    /// Records metrics; already started. Call `shutdown()` when the server
-    /// stops (see the module docs).
-    pub metrics_client: Option<MetricsClient>,
-}
+use crate::ConfigError;
+pub use crate::setup::{MonlightClients, MonlightOptions};
 
 /// Instruments `app` in one call, as the reference's `setup_monlight`:
 /// with an error tracker URL, handler panics are answered
@@ -181,32 +75,17 @@ pub fn setup_monlight<S>(
 where
     S: Clone + Send + Sync + 'static,
 {
-    let error_client = match &options.error_tracker_url {
-        Some(url) => Some(
-            ErrorClient::builder(url, &options.api_key.0)
-                .project(&options.project)
-                .environment(&options.environment)
-                .build()?,
-        ),
-        None => None,
-    };
-    let metrics_client = match &options.metrics_collector_url {
-        Some(url) => Some(
-            MetricsClient::builder(url, &options.api_key.0)
-                .project(&options.project)
-                .flush_interval(options.flush_interval)
-                .build()?,
-        ),
-        None => None,
-    };
-    let clients = MonlightClients {
-        error_client,
-        metrics_client,
-    };
+    let clients = options.build_clients()?;
     if let Some(metrics) = &clients.metrics_client {
         metrics.start();
     }
-    let metrics = clients.metrics_client.clone().map(RequestMetricsLayer::new);
+    let metrics = clients.metrics_client.clone().map(|metrics| {
+        let layer = RequestMetricsLayer::new(metrics);
+        match options.unmatched_endpoint_label() {
+            Some(label) => layer.unmatched_endpoint(label),
+            None => layer,
+        }
+    });
     let errors = clients.error_client.clone().map(ErrorReportingLayer::new);
     // One `Router::layer` call for both: axum boxes each layer it applies,
     // so stacking them first saves a box and a dynamic call per request.

@@ -4,6 +4,7 @@
 use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -11,6 +12,7 @@ use axum::extract::MatchedPath;
 use http::{Method, Request, Response, StatusCode, Uri};
 use tower::{Layer, Service};
 
+use crate::integrations::http_points;
 use crate::recent::Recent;
 use crate::{Metric, MetricsClient};
 
@@ -21,7 +23,10 @@ use crate::{Metric, MetricsClient};
 /// `endpoint` is the route template (`/users/{id}`) from axum's
 /// [`MatchedPath`], which axum sets for layers added with `Router::layer`;
 /// without a matched route (a 404, or a plain tower service) it is the raw
-/// path. The response is passed on untouched; recording is two appends to
+/// path, as the reference client does. Beware scanners: every path they
+/// try becomes a series of its own, on the dashboard and in the client's
+/// series table; [`RequestMetricsLayer::unmatched_endpoint`] gives all
+/// unmatched requests one label instead. The response is passed on untouched; recording is two appends to
 /// the client's buffer, never a network wait, and allocates nothing per
 /// request (the labels borrow the route, method and status; both points
 /// go in under one lock).
@@ -41,12 +46,32 @@ use crate::{Metric, MetricsClient};
 #[derive(Clone, Debug)]
 pub struct RequestMetricsLayer {
     metrics: MetricsClient,
+    unmatched: Option<Arc<str>>,
 }
 
 impl RequestMetricsLayer {
     /// Records into `metrics`.
     pub fn new(metrics: MetricsClient) -> Self {
-        Self { metrics }
+        Self {
+            metrics,
+            unmatched: None,
+        }
+    }
+
+    /// The `endpoint` label of requests no route matched (404s, most of
+    /// them from scanners), instead of their raw path: one series for all
+    /// of them, e.g. `"unmatched"`.
+    ///
+    /// ```no_run
+    /// # let metrics = monlight_std::MetricsClient::new("http://localhost:5012", "my-key")?;
+    /// use monlight_std::integrations::axum::RequestMetricsLayer;
+    /// let layer = RequestMetricsLayer::new(metrics).unmatched_endpoint("unmatched");
+    /// # Ok::<(), monlight_std::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn unmatched_endpoint(mut self, label: impl Into<Arc<str>>) -> Self {
+        self.unmatched = Some(label.into());
+        self
     }
 }
 
@@ -57,6 +82,7 @@ impl<S> Layer<S> for RequestMetricsLayer {
         RequestMetrics {
             inner,
             metrics: self.metrics.clone(),
+            unmatched: self.unmatched.clone(),
         }
     }
 }
@@ -66,6 +92,7 @@ impl<S> Layer<S> for RequestMetricsLayer {
 pub struct RequestMetrics<S> {
     inner: S,
     metrics: MetricsClient,
+    unmatched: Option<Arc<str>>,
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for RequestMetrics<S>
@@ -81,9 +108,10 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        let endpoint = match request.extensions().get::<MatchedPath>() {
-            Some(route) => Endpoint::Route(route.clone()),
-            None => Endpoint::Raw(request.uri().clone()),
+        let endpoint = match (request.extensions().get::<MatchedPath>(), &self.unmatched) {
+            (Some(route), _) => Endpoint::Route(route.clone()),
+            (None, Some(label)) => Endpoint::Fixed(Arc::clone(label)),
+            (None, None) => Endpoint::Raw(request.uri().clone()),
         };
         let pending = Pending {
             metrics: self.metrics.clone(),
@@ -98,11 +126,12 @@ where
     }
 }
 
-/// The route template, or the raw path when no route matched. Both are
-/// cheap clones of what the request already holds.
+/// The route template, or when no route matched the raw path or the
+/// layer's fixed label. All are cheap clones.
 enum Endpoint {
     Route(MatchedPath),
     Raw(Uri),
+    Fixed(Arc<str>),
 }
 
 impl Endpoint {
@@ -110,6 +139,7 @@ impl Endpoint {
         match self {
             Endpoint::Route(route) => route.as_str(),
             Endpoint::Raw(uri) => uri.path(),
+            Endpoint::Fixed(label) => label,
         }
     }
 }
@@ -125,18 +155,17 @@ struct Pending {
 impl Pending {
     fn record(&self, status: StatusCode) {
         let seconds = self.start.elapsed().as_secs_f64();
-        let labels = [
-            ("method", self.method.as_str()),
-            ("endpoint", self.endpoint.as_str()),
-            ("status", status.as_str()),
-        ];
-        let points = [
-            Metric::counter("http_requests_total", &labels, 1.0),
-            Metric::histogram("http_request_duration_seconds", &labels, seconds),
-        ];
+        let labels = http_points::labels(
+            self.method.as_str(),
+            self.endpoint.as_str(),
+            status.as_str(),
+        );
+        let points = http_points::points(&labels, seconds);
         let ids = match &self.endpoint {
             Endpoint::Route(route) => self.route_ids(route, status, &points),
-            Endpoint::Raw(_) => None, // any path: not worth remembering
+            // Any path: not worth remembering. A fixed label takes the
+            // per-call path too (rare requests, by design).
+            Endpoint::Raw(_) | Endpoint::Fixed(_) => None,
         };
         match ids {
             Some(ids) => self.metrics.record_interned(&ids, &points),

@@ -2,153 +2,33 @@
 //! bounded buffer and flush engine, with a background flush thread.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, RecvTimeoutError, SyncSender};
+use std::sync::mpsc::{self};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use monlight_core::limits::MAX_METRICS_BODY;
 use monlight_core::{
-    BufferAccess, Endpoint, FlushReport, Flusher, Label, Metric, MetricBuffer, MetricError,
-    MetricKind, Outcome, RecordError, Stats, Transport, TransportError, validate_project,
+    BufferAccess, Drain, FlushReport, Flusher, Label, Metric, MetricBuffer, MetricError,
+    MetricKind, Now, RecordError, Stats, Transport,
 };
 
+use crate::check::{CheckError, Server, ServerCheck, check};
 use crate::clock::unix_now;
-use crate::config::{ApiKey, ConfigError, EndpointUrls, check_duration};
-use crate::staging::{Drain, Staged, Staging, Unstaged};
-use crate::transport::BlockingHttp;
+use crate::config::{ApiKey, ConfigError};
+use crate::staging::{Staged, Staging, Unstaged};
 
-/// Default buffer size: 4 MiB, about 50,000 points of 80 bytes (a name, two
-/// labels and a timestamp), i.e. 5,000 points per second between two
-/// flushes at the default interval. Allocated once, at construction.
-pub const DEFAULT_BUFFER_BYTES: usize = 4 << 20;
+mod builder;
+mod global_labels;
+mod series;
+mod worker;
 
-/// How long `flush()`, `shutdown()` and drop wait for the flush thread
-/// by default. Each batch is bounded by `timeout`; this bounds the whole.
-pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Default bytes of per-thread staging: 64 KiB, 4,096 points of 16 bytes,
-/// per thread that records (see
-/// [`MetricsClientBuilder::staging_bytes_per_thread`]).
-pub const DEFAULT_STAGING_BYTES_PER_THREAD: usize = 64 << 10;
-
-/// At most this many threads get a staging ring per client; more threads
-/// record straight into the shared buffer (correct, a little slower).
-pub const MAX_STAGING_THREADS: usize = 64;
-
-/// Builds a [`MetricsClient`]; the defaults are the reference client's.
-#[derive(Debug, Clone)]
-#[must_use]
-pub struct MetricsClientBuilder {
-    base_url: String,
-    api_key: String,
-    flush_interval: Duration,
-    timeout: Duration,
-    project: Option<String>,
-    buffer_bytes: usize,
-    staging_bytes: usize,
-    shutdown_timeout: Duration,
-}
-
-impl MetricsClientBuilder {
-    /// Seconds between automatic flushes once [`MetricsClient::start`] ran
-    /// (default 10 s). Under load the flush thread also flushes as soon as
-    /// the buffer is half full, so a busy service sends more often instead
-    /// of dropping points.
-    pub fn flush_interval(mut self, interval: Duration) -> Self {
-        self.flush_interval = interval;
-        self
-    }
-
-    /// Bound on connecting to and on each request to the collector
-    /// (default 5 s).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
-    /// Project stamped on every point (default: none).
-    pub fn project(mut self, project: impl Into<String>) -> Self {
-        self.project = Some(project.into());
-        self
-    }
-
-    /// Bytes of buffer for points waiting to be sent (default
-    /// [`DEFAULT_BUFFER_BYTES`]). A point takes 14 bytes plus its name,
-    /// labels (4 bytes each plus their text) and 8 bytes of timestamp.
-    pub fn buffer_bytes(mut self, bytes: usize) -> Self {
-        self.buffer_bytes = bytes;
-        self
-    }
-
-    /// Bytes of staging per recording thread (default
-    /// [`DEFAULT_STAGING_BYTES_PER_THREAD`], at most a sixteenth of the
-    /// buffer). Each thread that records appends its points (16 bytes: a
-    /// series id, the second, the value) to a ring of its own, without
-    /// locks; the flush thread encodes batches straight from the rings, and
-    /// flushes early when a ring is half full (whole batches only: the rest
-    /// waits for the next flush or the interval). A full ring (the flush is
-    /// behind, or paused by a 429) sends the thread's points into the
-    /// shared buffer, where they are kept or counted like any other.
-    ///
-    /// Memory per recording thread, on top of the buffer: this, plus the
-    /// series it remembers (at most 32, a few hundred bytes each); at most
-    /// [`MAX_STAGING_THREADS`] threads get a ring, and a ring is freed at
-    /// the first flush after its thread ended. Each client also keeps every
-    /// series it staged, encoded once (~150 bytes each, at most 10,000;
-    /// points of further series take the buffer's lock). Under 48 bytes
-    /// (e.g. 0) turns staging off: every point takes the buffer's lock.
-    pub fn staging_bytes_per_thread(mut self, bytes: usize) -> Self {
-        self.staging_bytes = bytes;
-        self
-    }
-
-    /// Longest wait in `flush()`, `shutdown()` and drop (default
-    /// [`DEFAULT_SHUTDOWN_TIMEOUT`]).
-    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
-        self.shutdown_timeout = timeout;
-        self
-    }
-
-    /// Checks the configuration and allocates the buffer. Nothing runs until
-    /// [`MetricsClient::start`] or [`MetricsClient::flush`].
-    pub fn build(self) -> Result<MetricsClient, ConfigError> {
-        EndpointUrls::new(&self.base_url)?;
-        let api_key = ApiKey::new(self.api_key)?;
-        if let Some(project) = &self.project {
-            validate_project(project).map_err(|_| ConfigError::InvalidProject)?;
-        }
-        check_duration(self.flush_interval, "flush_interval")?;
-        check_duration(self.timeout, "timeout")?;
-        let buffer = MetricBuffer::with_storage(vec![0u8; self.buffer_bytes].into_boxed_slice());
-        crate::clock::start();
-        let shared = Arc::new(Shared {
-            buffer: SharedBuffer(Mutex::new(buffer)),
-            // A ring never holds more than a sixteenth of the buffer, so
-            // the buffer's half-full mark still triggers early flushes.
-            staging: Staging::new(
-                self.staging_bytes.min(self.buffer_bytes / 16),
-                MAX_STAGING_THREADS,
-            ),
-            warned_full: AtomicBool::new(false),
-            flush_soon: AtomicBool::new(false),
-            config: WorkerConfig {
-                base_url: self.base_url,
-                api_key,
-                project: self.project,
-                flush_interval: self.flush_interval,
-                timeout: self.timeout,
-            },
-        });
-        Ok(MetricsClient {
-            inner: Arc::new(Inner {
-                shared,
-                worker: Mutex::new(None),
-                shutdown_timeout: self.shutdown_timeout,
-            }),
-        })
-    }
-}
+pub use builder::{
+    DEFAULT_BUFFER_BYTES, DEFAULT_SHUTDOWN_TIMEOUT, DEFAULT_STAGING_BYTES_PER_THREAD,
+    MAX_STAGING_THREADS, MetricsClientBuilder,
+};
+use global_labels::GlobalLabels;
+use monlight_core::limits::MAX_LABELS;
+pub use series::Series;
+use worker::{Command, Worker};
 
 /// Buffers metric points and sends them to a monlight metrics collector in
 /// batches: periodically from a background thread once [`start`] ran, on
@@ -217,6 +97,10 @@ struct Shared {
     /// An early flush was asked for (buffer half full) and has not run yet.
     flush_soon: AtomicBool,
     config: WorkerConfig,
+    /// Added to every point.
+    labels: GlobalLabels,
+    /// `false`: every recording is a no-op.
+    enabled: bool,
 }
 
 struct WorkerConfig {
@@ -254,7 +138,8 @@ impl MetricsClient {
 
     /// A client configured from the environment:
     /// `MONLIGHT_METRICS_COLLECTOR_URL` and `MONLIGHT_API_KEY` (required),
-    /// `MONLIGHT_PROJECT` and `MONLIGHT_FLUSH_INTERVAL` (see [`crate::env`]).
+    /// `MONLIGHT_PROJECT`, `MONLIGHT_FLUSH_INTERVAL` and `MONLIGHT_ENABLED`
+    /// (see [`crate::env`]).
     /// Not started: call [`MetricsClient::start`].
     ///
     /// ```no_run
@@ -275,6 +160,9 @@ impl MetricsClient {
         if let Some(interval) = settings.flush_interval {
             builder = builder.flush_interval(interval);
         }
+        if let Some(enabled) = settings.enabled {
+            builder = builder.enabled(enabled);
+        }
         builder.build()
     }
 
@@ -283,16 +171,7 @@ impl MetricsClient {
         base_url: impl Into<String>,
         api_key: impl Into<String>,
     ) -> MetricsClientBuilder {
-        MetricsClientBuilder {
-            base_url: base_url.into(),
-            api_key: api_key.into(),
-            flush_interval: Duration::from_secs(10),
-            timeout: Duration::from_secs(5),
-            project: None,
-            buffer_bytes: DEFAULT_BUFFER_BYTES,
-            staging_bytes: DEFAULT_STAGING_BYTES_PER_THREAD,
-            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
-        }
+        MetricsClientBuilder::new(base_url.into(), api_key.into())
     }
 
     /// Counts one occurrence (`value` 1).
@@ -333,9 +212,21 @@ impl MetricsClient {
     /// # Ok::<(), monlight_std::ConfigError>(())
     /// ```
     pub fn record_all(&self, points: &[Metric<'_>]) {
+        let shared = &self.inner.shared;
+        if !shared.enabled {
+            return;
+        }
         let now = unix_now();
         for point in points {
-            let point = point.at(now);
+            let mut merged = [("", ""); 2 * MAX_LABELS];
+            let point = match shared.labels.is_empty() {
+                true => point.at(now),
+                false => Metric {
+                    labels: shared.labels.merge(point.labels, &mut merged),
+                    ..*point
+                }
+                .at(now),
+            };
             if self.inner.stage(|s| s.push(&point)).is_err() {
                 self.inner.record_direct(&point);
             }
@@ -348,9 +239,12 @@ impl MetricsClient {
     /// (invalid, staging off, the table full).
     #[cfg(feature = "axum")] // for the request metrics' route cache
     pub(crate) fn intern_all<const N: usize>(&self, series: &[Metric<'_>; N]) -> Option<[u32; N]> {
+        let shared = &self.inner.shared;
         let mut ids = [0; N];
         for (id, series) in ids.iter_mut().zip(series) {
-            *id = self.inner.shared.staging.intern(series)?;
+            let mut merged = [("", ""); 2 * MAX_LABELS];
+            let labels = shared.labels.merge(series.labels, &mut merged);
+            *id = shared.staging.intern(&Metric { labels, ..*series })?;
         }
         Some(ids)
     }
@@ -360,10 +254,17 @@ impl MetricsClient {
     /// of names and labels.
     #[cfg(feature = "axum")] // for the request metrics' route cache
     pub(crate) fn record_interned(&self, ids: &[u32], points: &[Metric<'_>]) {
+        let shared = &self.inner.shared;
+        if !shared.enabled {
+            return;
+        }
         let now = unix_now();
         for (&id, point) in ids.iter().zip(points) {
             if !self.inner.stage_interned(Some(id), point.value, now) {
-                self.inner.record_direct(&point.at(now));
+                let mut merged = [("", ""); 2 * MAX_LABELS];
+                let labels = shared.labels.merge(point.labels, &mut merged);
+                self.inner
+                    .record_direct(&Metric { labels, ..*point }.at(now));
             }
         }
     }
@@ -418,20 +319,7 @@ impl MetricsClient {
         name: &str,
         labels: &[Label<'_>],
     ) -> Result<Series, MetricError> {
-        let series = Metric::new(kind, name, labels, 0.0);
-        series.validate()?;
-        Ok(Series {
-            client: self.clone(),
-            // `None` when staging is off or the client's series table is
-            // full: its points take the per-call path.
-            id: self.inner.shared.staging.intern(&series),
-            kind,
-            name: name.into(),
-            labels: labels
-                .iter()
-                .map(|(k, v)| ((*k).into(), (*v).into()))
-                .collect(),
-        })
+        Series::register(self, kind, name, labels)
     }
 
     /// Starts the periodic flush thread. Idempotent. The thread never keeps
@@ -456,11 +344,33 @@ impl MetricsClient {
         self.inner.shutdown();
     }
 
+    /// Asks the collector, with one request that stores nothing, whether
+    /// it is reachable and accepts the API key. Blocks for at most the
+    /// client's timeout (from async code, call it in `spawn_blocking`).
+    /// Both results print as a sentence, see
+    /// [`ErrorClient::check`](crate::ErrorClient::check).
+    pub fn check(&self) -> Result<ServerCheck, CheckError> {
+        let config = &self.inner.shared.config;
+        check(
+            Server::MetricsCollector,
+            &config.base_url,
+            &config.api_key,
+            config.timeout,
+        )
+    }
+
     /// Where every point went so far (points still in recording threads'
     /// rings count as recorded).
     pub fn stats(&self) -> Stats {
-        let staged = self.inner.shared.staging.pending();
-        let mut stats = self.inner.shared.buffer.lock().stats();
+        let staging = &self.inner.shared.staging;
+        let staged = staging.pending();
+        let mut stats = self
+            .inner
+            .shared
+            .buffer
+            .lock()
+            .stats()
+            .plus(staging.stats());
         stats.recorded += staged as u64;
         stats
     }
@@ -494,18 +404,20 @@ impl Shared {
     }
 
     /// Sends what is buffered and staged (all of it, or whole batches of
-    /// it).
+    /// it): each batch filled from the shared buffer first, then from the
+    /// rings.
     fn flush<T: Transport>(
         &self,
         flusher: &mut Flusher<'_>,
         transport: &mut T,
         out: &mut [u8],
-        now_ms: u64,
+        now: Now,
         drain: Drain,
     ) -> FlushReport {
-        let at = (now_ms, drain);
-        self.staging
-            .flush(flusher, &self.buffer, transport, out, at)
+        let source = (&self.buffer, &self.staging);
+        let report = flusher.flush_part(&source, transport, out, now, drain);
+        self.staging.forget_ended_threads();
+        report
     }
 
     fn warn_refused(&self, error: RecordError, name: &str) {
@@ -599,195 +511,6 @@ impl Drop for Inner {
     /// The last handle flushes what is left, within the shutdown timeout.
     fn drop(&mut self) {
         self.shutdown();
-    }
-}
-
-/// A series registered once with [`MetricsClient::register_counter`] (or
-/// `register_histogram`, `register_gauge`): records points of that name,
-/// labels and kind without validating or encoding them again. Keeps its
-/// client alive like a clone of it.
-#[derive(Clone)]
-pub struct Series {
-    client: MetricsClient,
-    /// The series' id in the client's table, its JSON encoded once
-    /// (`None`: staging off or the table full; points take the buffer's
-    /// path).
-    id: Option<u32>,
-    kind: MetricKind,
-    name: Box<str>,
-    labels: Box<[(Box<str>, Box<str>)]>,
-}
-
-impl std::fmt::Debug for Series {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Series")
-            .field("name", &self.name)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Series {
-    /// Records one point with this value, stamped with the current UTC
-    /// second. A non-finite value is refused, logged and counted.
-    pub fn record(&self, value: f64) {
-        let now = unix_now();
-        let inner = &self.client.inner;
-        if !inner.stage_interned(self.id, value, now) {
-            // Not staged (no ring, too long, a non-finite value): the
-            // buffer validates, counts and logs it as a per-call point.
-            let mut labels = [("", ""); monlight_core::limits::MAX_LABELS];
-            for (slot, (key, value)) in labels.iter_mut().zip(self.labels.iter()) {
-                *slot = (&**key, &**value);
-            }
-            let labels = &labels[..self.labels.len()];
-            inner.record_direct(&Metric::new(self.kind, &self.name, labels, value).at(now));
-        }
-    }
-
-    /// Records the value 1 (a counter's one occurrence).
-    pub fn increment(&self) {
-        self.record(1.0);
-    }
-}
-
-enum Command {
-    StartPeriodic,
-    /// The buffer is half full: flush now if flushing periodically.
-    FlushSoon,
-    Flush(SyncSender<FlushReport>),
-    Shutdown(SyncSender<FlushReport>),
-}
-
-struct Worker {
-    commands: mpsc::Sender<Command>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Worker {
-    fn spawn(shared: Arc<Shared>) -> Self {
-        let (commands, inbox) = mpsc::channel();
-        let thread = std::thread::Builder::new()
-            .name("monlight-metrics".into())
-            .spawn(move || run_worker(&shared, &inbox));
-        if let Err(e) = &thread {
-            // No thread: commands go nowhere; recording still works and the
-            // points stay buffered (and counted) until a flush can run.
-            log::warn!("monlight: could not start the metrics flush thread: {e}");
-        }
-        Self {
-            commands,
-            thread: thread.ok(),
-        }
-    }
-
-    fn stop(self, wait: Duration) {
-        let (ack, done) = mpsc::sync_channel(1);
-        if self.commands.send(Command::Shutdown(ack)).is_ok() {
-            match done.recv_timeout(wait) {
-                Ok(_) => {
-                    if let Some(thread) = self.thread {
-                        let _ = thread.join();
-                    }
-                }
-                Err(_) => log::warn!(
-                    "monlight: final metrics flush did not finish within {wait:?}; leaving it"
-                ),
-            }
-        }
-    }
-}
-
-/// The flush thread: owns the transport (for `https://`, a blocking
-/// reqwest client, which must live outside any async runtime), the encode
-/// buffer and the flusher.
-fn run_worker(shared: &Shared, inbox: &mpsc::Receiver<Command>) {
-    let config = &shared.config;
-    let mut transport = match BlockingHttp::new(&config.base_url, &config.api_key, config.timeout) {
-        Ok(http) => Some(http),
-        Err(e) => {
-            log::warn!("monlight: metrics transport unavailable: {e}");
-            None
-        }
-    };
-    let mut out = vec![0u8; MAX_METRICS_BODY];
-    let mut flusher = Flusher::new(config.project.as_deref());
-    let origin = Instant::now();
-    let mut flush = |drain| {
-        let now_ms = u64::try_from(origin.elapsed().as_millis()).unwrap_or(u64::MAX);
-        // A buffer that fills up again while this flush runs asks for the
-        // next one at once.
-        shared.flush_soon.store(false, Ordering::Relaxed);
-        let report = match transport.as_mut() {
-            Some(http) => shared.flush(&mut flusher, http, &mut out, now_ms, drain),
-            None => shared.flush(&mut flusher, &mut Unavailable, &mut out, now_ms, drain),
-        };
-        shared.warned_full.store(false, Ordering::Relaxed);
-        log_report(&report);
-        report
-    };
-    let mut periodic = false;
-    let mut next = Instant::now();
-    loop {
-        let received = if periodic {
-            inbox.recv_timeout(next.saturating_duration_since(Instant::now()))
-        } else {
-            inbox.recv().map_err(|_| RecvTimeoutError::Disconnected)
-        };
-        match received {
-            Ok(Command::StartPeriodic) => {
-                if !periodic {
-                    periodic = true;
-                    next = Instant::now() + config.flush_interval;
-                }
-            }
-            Ok(Command::Flush(ack)) => {
-                let _ = ack.send(flush(Drain::All));
-            }
-            Ok(Command::FlushSoon) => {
-                if periodic {
-                    flush(Drain::FullBatches);
-                }
-            }
-            Ok(Command::Shutdown(ack)) => {
-                let _ = ack.send(flush(Drain::All));
-                return;
-            }
-            Err(RecvTimeoutError::Timeout) => {
-                flush(Drain::All);
-                next = Instant::now() + config.flush_interval;
-            }
-            Err(RecvTimeoutError::Disconnected) => {
-                flush(Drain::All);
-                return;
-            }
-        }
-    }
-}
-
-/// Stands in when the HTTP client could not be built: every batch fails and
-/// is counted.
-struct Unavailable;
-
-impl Transport for Unavailable {
-    fn send(&mut self, _: Endpoint, _: &[u8]) -> Outcome {
-        Outcome::Failed(TransportError::InvalidRequest)
-    }
-}
-
-fn log_report(report: &FlushReport) {
-    if let Some(failure) = &report.last_failure {
-        log::warn!(
-            "monlight: {} metric points lost in this flush: {failure}",
-            report.dropped
-        );
-    } else if report.dropped > 0 {
-        log::warn!(
-            "monlight: {} metric points too large to send were dropped",
-            report.dropped
-        );
-    }
-    if report.paused {
-        log::debug!("monlight: metrics collector asked to wait (429); points stay buffered");
     }
 }
 
