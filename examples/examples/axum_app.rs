@@ -9,7 +9,8 @@
 //! curl localhost:3000/nope              # a 404, counted with its raw path
 //! ```
 //!
-//! Ctrl-C stops the server gracefully and flushes the metrics. With
+//! Ctrl-C stops the server gracefully and sends the last error reports and
+//! points. With
 //! `MONLIGHT_ERROR_TRACKER_URL` and/or `MONLIGHT_METRICS_COLLECTOR_URL` and
 //! `MONLIGHT_API_KEY` set (and optionally `MONLIGHT_PROJECT`,
 //! `MONLIGHT_ENVIRONMENT`, `MONLIGHT_FLUSH_INTERVAL`) it reports to those
@@ -17,12 +18,12 @@
 //! collector whose contents it prints at the end. `PORT` changes the port.
 
 use std::env;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::Path;
 use axum::routing::get;
-use monlight_std::integrations::axum::{HandlerError, MonlightOptions, setup_monlight};
-use monlight_tests::Collector;
+use monlight_std::integrations::axum::{HandlerError, setup_monlight};
 
 async fn user(Path(id): Path<u64>) -> String {
     format!("user {id}\n")
@@ -42,26 +43,7 @@ async fn boom() -> &'static str {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Your servers from MONLIGHT_* variables, or a local stand-in.
-    let configured = [
-        monlight_std::env::ERROR_TRACKER_URL,
-        monlight_std::env::METRICS_COLLECTOR_URL,
-    ]
-    .iter()
-    .any(|name| env::var_os(name).is_some());
-    let (local, options) = if configured {
-        (None, MonlightOptions::from_env()?)
-    } else {
-        let collector = Collector::start();
-        println!(
-            "No MONLIGHT_* servers configured: reporting to a local collector at {}",
-            collector.url()
-        );
-        let options = MonlightOptions::new(collector.api_key())
-            .error_tracker_url(collector.url())
-            .metrics_collector_url(collector.url())
-            .project("axum-example");
-        (Some(collector), options)
-    };
+    let (local, options) = monlight_examples::local::options_or_local_collector("axum-example")?;
 
     let app = Router::new()
         .route("/users/{id}", get(user))
@@ -81,10 +63,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
         .await?;
 
-    // Graceful shutdown: send what is buffered (blocking, so off the runtime).
-    if let Some(metrics) = clients.metrics_client.clone() {
-        tokio::task::spawn_blocking(move || metrics.shutdown()).await?;
-    }
+    // Graceful shutdown: the last requests' error reports and points go out
+    // before the process ends (blocking, so off the runtime).
+    let ending = clients.clone();
+    tokio::task::spawn_blocking(move || ending.shutdown(Duration::from_secs(5))).await?;
     if let Some(collector) = local {
         println!(
             "\nThe collector stored {} error report(s) and {} metric point(s):",

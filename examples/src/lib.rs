@@ -1,9 +1,10 @@
-//! Runnable examples for monlight; see the `examples/` folder:
+//! Runnable examples for monlight; see the `examples/` folder (the
+//! quickstart is a package of its own, `examples/quickstart`, so that it
+//! builds fast: `cargo run -p monlight-quickstart`).
 //!
-//! - `quickstart`: reports an error and sends metrics, against your servers
-//!   or a local collector it starts (`cargo run -p monlight-examples --example quickstart`).
-//!
-//! The library holds what the benchmark examples share: [`floor`], the
-//! least a request-metrics layer can do, to compare monlight's layer with.
+//! The library holds what the examples share: [`floor`], the least a
+//! request-metrics layer can do, to compare monlight's layer with, and
+//! [`local`], where the web examples report.
 
 pub mod floor;
+pub mod local;

@@ -86,9 +86,10 @@ fn eyre_reports_go_through_their_error_chain() {
     let collector = Collector::start();
     let errors = client(&collector.url(), collector.api_key());
     let report = eyre::Report::new(DiskFull).wrap_err("saving order 42");
-    errors.report_error_sync(&*report, None);
+    errors.report_eyre_sync(&report, None);
     let stored = collector.errors();
     let body = &stored[0].body;
+    assert_eq!(body["exception_type"], "DiskFull", "the root cause's type");
     assert_eq!(body["message"], "saving order 42");
     assert!(
         body["traceback"]

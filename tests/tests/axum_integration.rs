@@ -237,12 +237,7 @@ async fn one_call_instruments_the_whole_app() {
         .iter()
         .find(|e| e.body["exception_type"] == "Panic")
         .unwrap();
-    assert!(
-        panic.body["message"]
-            .as_str()
-            .unwrap()
-            .ends_with("panicked: kaboom")
-    );
+    assert_eq!(panic.body["message"], "kaboom");
     assert_eq!(panic.body["request_method"], "GET");
     assert!(
         panic.body["request_url"]
@@ -287,9 +282,26 @@ async fn one_call_instruments_the_whole_app() {
         "the `?` in the handler is the throw site: {first}"
     );
 
+    // Each report also counted into errors_total, by route.
+    let counted: Vec<(String, String)> = series(&collector.metrics(), "errors_total")
+        .iter()
+        .map(|point| {
+            let labels = &point["labels"];
+            (
+                labels["exception_type"].to_string(),
+                labels["endpoint"].to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(counted.len(), 2, "{counted:?}");
+    assert!(
+        counted.contains(&("\"Panic\"".into(), "\"/boom\"".into())),
+        "{counted:?}"
+    );
+
     // The returned clients are the ones in use.
     let stats = clients.metrics_client.as_ref().unwrap().stats();
-    assert_eq!(stats.sent, 2 * (REQUESTS.len() as u64 + 1));
+    assert_eq!(stats.sent, 2 * (REQUESTS.len() as u64 + 1) + 2);
     assert_eq!(errors_client.stats().sent, 2);
 }
 
@@ -430,4 +442,69 @@ async fn routes_seen_before_keep_their_labels_per_client_and_beyond_the_cache() 
         (("/users/{id}".to_owned(), "200".to_owned()), 1),
     ];
     assert_eq!(requests_by_route(&b), expected_b.into_iter().collect());
+}
+
+/// A request fails just before a graceful shutdown, against a slow
+/// tracker: after `MonlightClients::shutdown` its report is stored, though
+/// the runtime that handled it is gone.
+#[test]
+fn the_last_failure_before_a_graceful_shutdown_is_stored() {
+    let collector = Collector::start();
+    // It takes 300 ms to answer.
+    collector.set_fault(Some(monlight_tests::Fault::SlowAnswer(
+        Duration::from_millis(300),
+    )));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let clients = runtime.block_on(async {
+        let (app, clients) = setup_monlight(
+            app(),
+            MonlightOptions::new(collector.api_key())
+                .error_tracker_url(collector.url())
+                .project("shop"),
+        )
+        .unwrap();
+        let base = serve(app).await;
+        let answer = call(&base, "GET", "/quantity/twelve", None).await;
+        assert_eq!(answer.status, 500);
+        clients
+    });
+    // The server and its runtime end; the report is still on its way.
+    runtime.shutdown_background();
+    assert!(collector.errors().is_empty(), "the tracker is slow");
+    clients.shutdown(Duration::from_secs(5));
+    let errors = collector.errors();
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].body["exception_type"], "ParseIntError");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unmatched_paths_can_share_one_endpoint_label() {
+    let collector = Collector::start();
+    let (app, clients) = setup_monlight(
+        app(),
+        MonlightOptions::new(collector.api_key())
+            .metrics_collector_url(collector.url())
+            .unmatched_endpoint("unmatched"),
+    )
+    .unwrap();
+    let base = serve(app).await;
+    for path in ["/wp-login.php", "/.env", "/users/1"] {
+        call(&base, "GET", path, None).await;
+    }
+    let metrics = clients.metrics_client.clone().unwrap();
+    tokio::task::spawn_blocking(move || metrics.flush())
+        .await
+        .unwrap();
+    let mut endpoints: Vec<String> = collector
+        .points("http_requests_total", &[])
+        .iter()
+        .map(|point| point["labels"]["endpoint"].as_str().unwrap().to_owned())
+        .collect();
+    // Points from the server's worker threads arrive in any order.
+    endpoints.sort();
+    assert_eq!(endpoints, ["/users/{id}", "unmatched", "unmatched"]);
 }

@@ -9,7 +9,7 @@ use std::future::Future;
 use std::net::IpAddr;
 use std::time::{Duration as StdDuration, Instant as StdInstant};
 
-use common::{TokioTcp, stored_values};
+use common::{BusError, SensorError, TokioTcp, stored_values};
 use embassy_futures::select::{Either, select};
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
 use embassy_time::Duration;
@@ -208,28 +208,6 @@ async fn points_carry_utc_seconds_once_the_time_is_known() {
     assert!((1_764_000_000..1_764_000_010).contains(&now));
 }
 
-#[derive(Debug)]
-struct BusError;
-impl std::fmt::Display for BusError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("i2c bus stuck low")
-    }
-}
-impl std::error::Error for BusError {}
-
-#[derive(Debug)]
-struct SensorError(BusError);
-impl std::fmt::Display for SensorError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("sensor 3 unreadable")
-    }
-}
-impl std::error::Error for SensorError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.0)
-    }
-}
-
 #[tokio::test]
 async fn error_reports_carry_type_message_and_the_callers_location() {
     let (collector, address, monlight) = rig();
@@ -256,12 +234,14 @@ async fn error_reports_carry_type_message_and_the_callers_location() {
     assert_eq!(first["environment"], "lab");
     assert_eq!(first["exception_type"], "SensorTimeout");
     assert_eq!(first["message"], "no answer from sensor 3");
-    // The throw site alone: type and message have their own fields.
+    // The throw site first (the line the tracker groups by), then the
+    // type and message, as monlight-std writes them.
     let traceback = first["traceback"].as_str().unwrap();
+    let lines: Vec<&str> = traceback.lines().collect();
     assert!(
-        traceback.starts_with(&format!("at tests/tests/embassy.rs:{line}:"))
-            && traceback.ends_with('\n')
-            && traceback.lines().count() == 1,
+        lines.len() == 2
+            && lines[0].starts_with(&format!("at tests/tests/embassy.rs:{line}:"))
+            && lines[1] == "SensorTimeout: no answer from sensor 3",
         "{traceback}"
     );
     let mut occurrences: Vec<u64> = collector.groups().into_values().collect();
@@ -269,12 +249,18 @@ async fn error_reports_carry_type_message_and_the_callers_location() {
     assert_eq!(occurrences, [1, 2], "one call site, one group");
     let second = &errors[2].body;
     assert_eq!(second["exception_type"], "SensorError");
-    assert_eq!(second["message"], "sensor 3 unreadable: i2c bus stuck low");
+    assert_eq!(second["message"], "sensor 3 unreadable");
+    let traceback = second["traceback"].as_str().unwrap();
+    assert!(
+        traceback.ends_with("SensorError: sensor 3 unreadable\nCaused by: i2c bus stuck low\n"),
+        "{traceback}"
+    );
     assert_eq!(
         monlight.error_stats(),
-        monlight_embassy::ErrorStats {
-            queued: 3,
+        monlight_core::Stats {
+            recorded: 3,
             sent: 3,
+            batches: 3,
             ..Default::default()
         }
     );
@@ -288,7 +274,7 @@ async fn a_full_error_queue_drops_and_counts() {
     }
     assert!(!monlight.report_error("E", "one too many"));
     let stats = monlight.error_stats();
-    assert_eq!((stats.queued, stats.dropped_full), (4, 1));
+    assert_eq!((stats.recorded, stats.dropped_full), (5, 1));
 }
 
 #[tokio::test]
@@ -311,8 +297,8 @@ async fn a_stalled_collector_costs_at_most_the_timeout_and_is_counted() {
     let took = started.elapsed();
     assert!(recorded_during_stall.0 < StdDuration::from_millis(100));
     assert_eq!(
-        recorded_during_stall.1, 1,
-        "the stalled batch is out of the buffer"
+        recorded_during_stall.1, 6,
+        "the stalled batch stays in the buffer until its outcome is known"
     );
     assert!(
         took >= StdDuration::from_millis(450),
@@ -362,28 +348,79 @@ async fn refusing_and_absent_collectors_are_counted() {
             monlight_core::TransportError::Connect
         ))
     );
-    assert_eq!(monlight.stats().dropped_transport, 2);
+    // Nothing reached the server: the points are kept, not dropped.
+    assert_eq!(report.kept, 2);
+    let stats = monlight.stats();
+    assert_eq!((stats.dropped_transport, stats.retried), (0, 2));
+    assert_eq!(monlight.buffered(), 2);
     assert_eq!(
-        monlight.stats().recorded,
-        monlight.stats().sent + monlight.stats().dropped()
+        stats.recorded,
+        stats.sent + stats.dropped() + monlight.buffered() as u64
     );
+    // Once the collector is reachable, they are delivered.
+    assert_eq!(monlight.flush(&mut uplink).await.sent, 2);
+}
+
+#[tokio::test]
+async fn time_that_runs_out_before_the_request_is_written_keeps_the_points() {
+    let (collector, address, monlight) = rig();
+    let unanswered = common::unanswered();
+    let mut buffers = Buffers::new();
+    let mut uplink = buffers.uplink(&unanswered.address, "k"); // timeout 500 ms
+    record_gauges(&monlight, 3);
+    let report = monlight.flush(&mut uplink).await;
+    // The connection never opened: nothing reached a server.
+    assert_eq!((report.kept, report.dropped), (3, 0));
+    assert_eq!(
+        report.last_failure,
+        Some(monlight_core::Outcome::Failed(
+            monlight_core::TransportError::Unsent
+        ))
+    );
+    assert_eq!(monlight.stats().dropped_transport, 0);
+    let mut buffers = Buffers::new();
+    let mut uplink = buffers.uplink(&address, collector.api_key());
+    assert_eq!(monlight.flush(&mut uplink).await.sent, 3);
+    assert_eq!(stored_values(&collector), [0.5, 1.5, 2.5]);
 }
 
 #[tokio::test]
 async fn error_reports_wait_out_a_network_failure_and_are_sent_later() {
     let (collector, address, monlight) = rig();
     monlight.report_error("WatchdogReset", "main loop stalled");
-    collector.inject(Fault::CloseWithoutAnswer);
+    // The link is down: nothing reached the tracker, the report stays.
+    let dead = common::dead_url();
+    let mut dead_buffers = Buffers::new();
+    let mut dead_uplink = dead_buffers.uplink(dead.trim_start_matches("http://"), "k");
+    monlight.flush(&mut dead_uplink).await;
+    let stats = monlight.error_stats();
+    assert_eq!((stats.retried, stats.dropped()), (1, 0));
     let mut buffers = Buffers::new();
     let mut uplink = buffers.uplink(&address, collector.api_key());
-    monlight.flush(&mut uplink).await;
-    assert!(collector.errors().is_empty());
-    assert_eq!(monlight.error_stats().failed_attempts, 1);
     monlight.flush(&mut uplink).await;
     assert_eq!(collector.errors().len(), 1, "sent once the link is back");
     monlight.flush(&mut uplink).await;
     assert_eq!(collector.errors().len(), 1, "and only once");
     assert_eq!(monlight.error_stats().sent, 1);
+}
+
+#[tokio::test]
+async fn an_error_report_the_tracker_may_have_stored_is_not_sent_twice() {
+    let (collector, address, monlight) = rig();
+    monlight.report_error("WatchdogReset", "main loop stalled");
+    // The request went out whole and the connection closed unanswered:
+    // the tracker may have stored it, so it is counted lost, not resent.
+    collector.inject(Fault::CloseWithoutAnswer);
+    let mut buffers = Buffers::new();
+    let mut uplink = buffers.uplink(&address, collector.api_key());
+    monlight.flush(&mut uplink).await;
+    monlight.flush(&mut uplink).await;
+    let stats = monlight.error_stats();
+    assert_eq!(
+        (stats.dropped_transport, stats.retried, stats.sent),
+        (1, 0, 0)
+    );
+    assert_eq!(collector.requests().len(), 1, "one request, never a second");
 }
 
 #[tokio::test]
@@ -394,8 +431,8 @@ async fn a_429_pauses_sending_until_retry_after() {
     collector.inject(Fault::RateLimited(1));
     record_gauges(&monlight, 3);
     let report = monlight.flush(&mut uplink).await;
-    assert_eq!(report.dropped, 3);
-    assert_eq!(monlight.stats().dropped_rate_limited, 3);
+    assert_eq!((report.kept, report.dropped), (3, 0));
+    assert_eq!(monlight.stats().retried, 3);
     let limited_at = StdInstant::now();
 
     record_gauges(&monlight, 2);
@@ -406,11 +443,16 @@ async fn a_429_pauses_sending_until_retry_after() {
         1,
         "nothing sent during the pause"
     );
-    assert_eq!(monlight.buffered(), 2, "points wait in the buffer");
+    assert_eq!(
+        monlight.buffered(),
+        5,
+        "points wait in the buffer, the kept ones first"
+    );
 
     tokio::time::sleep(StdDuration::from_millis(1100).saturating_sub(limited_at.elapsed())).await;
     let report = monlight.flush(&mut uplink).await;
-    assert_eq!(report.sent, 2);
+    assert_eq!(report.sent, 5);
+    assert_eq!(collector.metrics().len(), 5, "each point stored once");
     let requests = collector.requests();
     assert!(requests[1].at.duration_since(requests[0].at) >= StdDuration::from_secs(1));
 }
@@ -438,7 +480,14 @@ async fn collectors_by_host_name_resolve_through_dns() {
         .metrics_collector(Address::new(&address).unwrap());
     let mut uplink = Uplink::new(transport, "boiler-fw", &mut out).unwrap();
     monlight.counter("boots_total", &[]).unwrap();
-    assert_eq!(monlight.flush(&mut uplink).await.dropped, 1);
+    let report = monlight.flush(&mut uplink).await;
+    assert_eq!(
+        report.last_failure,
+        Some(monlight_core::Outcome::Failed(
+            monlight_core::TransportError::Connect
+        ))
+    );
+    assert_eq!(report.kept, 1, "it never reached a server: kept");
 }
 
 /// Survives the "reset": a static, as in `.uninit` RAM on a device.
@@ -465,12 +514,61 @@ async fn a_persisted_crash_is_reported_once_after_reboot() {
     let errors = collector.errors();
     assert_eq!(errors.len(), 1);
     let body = &errors[0].body;
-    assert_eq!(body["exception_type"], "panic");
+    assert_eq!(body["exception_type"], monlight_core::PANIC_TYPE);
     assert_eq!(body["message"], "attempt to divide by zero in pid loop");
     assert!(
         body["traceback"]
             .as_str()
             .unwrap()
             .starts_with(&format!("at {}:{}:{}", site.file, site.line, site.column))
+    );
+}
+
+#[tokio::test]
+async fn heartbeats_carry_uptime_the_exact_counters_and_the_applications_gauges() {
+    let (collector, address, monlight) = rig();
+    record_gauges(&monlight, 5);
+    assert!(
+        monlight.gauge("", 1.0, &[]).is_err(),
+        "an invalid point, counted"
+    );
+    let mut buffers = Buffers::new();
+    let uplink = buffers
+        .uplink(&address, collector.api_key())
+        .flush_interval(Duration::from_millis(100))
+        .heartbeat(Duration::from_millis(300), |beat| {
+            beat.gauge("stack_free_bytes", 812.0);
+        });
+    let test = async {
+        eventually(StdDuration::from_secs(5), || {
+            !collector.points("stack_free_bytes", &[]).is_empty()
+        })
+        .await
+    };
+    let Either::Second(arrived) = select(monlight.run(uplink), test).await;
+    assert!(arrived, "a heartbeat within the interval");
+    let value = |name: &str, labels: &[(&str, &str)]| {
+        collector.assert_point(name, labels)[0]["value"]
+            .as_f64()
+            .unwrap()
+    };
+    // Since boot: the five points, sent by the first flush; the invalid one.
+    assert_eq!(value("monlight_points_recorded", &[]), 5.0);
+    assert_eq!(value("monlight_points_sent", &[]), 5.0);
+    assert_eq!(
+        value("monlight_points_dropped", &[("reason", "invalid")]),
+        1.0
+    );
+    assert!(
+        collector
+            .points("monlight_points_dropped", &[("reason", "full")])
+            .is_empty()
+    );
+    assert_eq!(value("monlight_reports_dropped", &[]), 0.0);
+    assert_eq!(value("stack_free_bytes", &[]), 812.0);
+    let uptime = value("uptime_seconds", &[]);
+    assert!(
+        uptime.fract() == 0.0 && uptime < 300.0,
+        "whole seconds, not ms: {uptime}"
     );
 }

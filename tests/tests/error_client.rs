@@ -5,7 +5,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use monlight_std::{ErrorClient, RequestContext};
-use monlight_tests::{Collector, Fault};
+use monlight_tests::{Collector, CollectorConfig, Fault};
 use serde_json::json;
 
 fn client(collector: &Collector) -> ErrorClient {
@@ -246,7 +246,9 @@ fn failures_never_raise_are_logged_and_counted() {
         .build()
         .unwrap();
     refused.report_error_sync("refused", None);
-    assert_eq!(refused.stats().dropped_transport, 1);
+    let stats = refused.stats();
+    // Nothing reached the tracker: kept for a later try, not dropped.
+    assert_eq!((stats.retried, stats.dropped()), (1, 0), "{stats:?}");
 
     let collector = Collector::start();
     // 500.
@@ -278,7 +280,7 @@ fn failures_never_raise_are_logged_and_counted() {
     assert_eq!(quick.stats().sent, 1);
 
     assert!(
-        !common::warnings_containing("could not connect").is_empty(),
+        !common::warnings_containing("kept, it goes out again later").is_empty(),
         "{:?}",
         common::all_logs()
     );
@@ -294,19 +296,72 @@ fn failures_never_raise_are_logged_and_counted() {
 }
 
 #[test]
-fn a_429_pauses_reports_instead_of_hammering() {
+fn a_429_keeps_reports_and_sends_them_once_after_retry_after() {
     let collector = Collector::start();
     let client = client(&collector);
     collector.inject(Fault::RateLimited(1));
-    client.report_error_sync("first", None); // answered 429
-    client.report_error_sync("second", None); // paused: not sent
+    let limited_at = Instant::now();
+    client.report_error_sync("first", None); // answered 429: kept
+    client.report_error_sync("second", None); // queued behind it
     assert_eq!(collector.requests().len(), 1, "no request during the pause");
     let stats = client.stats();
-    assert_eq!(stats.dropped_rate_limited, 2);
-    std::thread::sleep(Duration::from_millis(1100));
-    client.report_error_sync("third", None);
+    assert_eq!((stats.retried, stats.dropped()), (1, 0), "{stats:?}");
+    // The sender tries again once the pause is over.
+    assert_eq!(client.flush(Duration::from_secs(3)), 0);
+    let messages: Vec<_> = collector
+        .errors()
+        .iter()
+        .map(|e| e.body["message"].clone())
+        .collect();
+    assert_eq!(messages, ["first", "second"], "each stored once, in order");
+    let requests = collector.requests();
+    assert_eq!(requests.len(), 3);
+    assert!(requests[1].at.duration_since(limited_at) >= Duration::from_secs(1));
+    assert_eq!(client.stats().sent, 2);
+}
+
+#[test]
+fn a_tracker_that_comes_back_gets_the_reports_made_while_it_was_down() {
+    let collector = Collector::start();
+    let url = collector.url();
+    let port = collector.addr().port();
+    drop(collector);
+    let client = ErrorClient::builder(&url, "test-key").build().unwrap();
+    client.report_error_sync("while down", None);
+    assert_eq!(client.stats().retried, 1);
+    let collector = Collector::with_config(CollectorConfig {
+        port,
+        ..CollectorConfig::default()
+    });
+    assert_eq!(client.flush(Duration::from_secs(5)), 0);
     assert_eq!(collector.errors().len(), 1);
-    assert_eq!(collector.errors()[0].body["message"], "third");
+    assert_eq!(collector.errors()[0].body["message"], "while down");
+}
+
+#[test]
+fn async_reports_made_just_before_shutdown_are_stored_after_flush() {
+    let collector = Collector::start();
+    // A slow tracker: each answer takes 100 ms.
+    collector.set_fault(Some(Fault::SlowAnswer(Duration::from_millis(100))));
+    let errors = client(&collector);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        for i in 0..5 {
+            // A failing handler reports without waiting for the answer.
+            tokio::spawn(errors.report_error(format!("failure {i}").as_str(), None));
+        }
+    });
+    // The runtime stops at once, its tasks cancelled, as at the end of a
+    // graceful shutdown.
+    runtime.shutdown_background();
+    assert!(collector.errors().len() < 5, "the tracker is slow");
+    assert_eq!(errors.close(Duration::from_secs(5)), 0);
+    assert_eq!(collector.errors().len(), 5);
+    assert_eq!(errors.stats().sent, 5);
 }
 
 #[test]
@@ -323,10 +378,10 @@ fn debug_never_shows_the_key() {
 }
 
 /// A storm of failures against a tracker that stalls (the real one has no
-/// read timeout): at most 64 reports wait at once, each holding a
-/// connection and its body; the rest are dropped and counted at once.
+/// read timeout): one report is on its way at a time, at most 256 wait,
+/// and the rest are dropped and counted at once; nobody waits.
 #[test]
-fn async_reports_in_flight_are_bounded() {
+fn a_storm_of_reports_against_a_stalled_tracker_is_bounded() {
     let collector = Collector::start();
     collector.set_fault(Some(Fault::Stall(Duration::from_secs(30))));
     let errors = ErrorClient::builder(collector.url(), collector.api_key())
@@ -339,15 +394,16 @@ fn async_reports_in_flight_are_bounded() {
         .build()
         .unwrap();
     let started = Instant::now();
-    for i in 0..200 {
+    for i in 0..300 {
         runtime.spawn(errors.report_error(format!("storm {i}").as_str(), None));
     }
     let stats = errors.stats();
-    assert_eq!(stats.recorded, 200, "{stats:?}");
-    assert_eq!(stats.dropped_full, 136, "beyond 64 in flight: {stats:?}");
+    assert_eq!(stats.recorded, 300, "{stats:?}");
+    assert_eq!(stats.dropped_full, 44, "beyond 256 waiting: {stats:?}");
     assert!(
         started.elapsed() < Duration::from_secs(1),
         "the storm never waits"
     );
-    drop(runtime); // the stalled reports end with it
+    assert!(collector.requests().len() <= 1, "one at a time");
+    drop(runtime);
 }

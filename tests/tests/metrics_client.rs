@@ -154,7 +154,13 @@ fn unreachable_collector_never_raises() {
         .unwrap();
     metrics.counter("c", &[]);
     metrics.flush();
-    assert_eq!(metrics.stats().dropped_transport, 1);
+    let stats = metrics.stats();
+    assert_eq!(
+        (stats.dropped_transport, stats.retried),
+        (0, 1),
+        "kept, not lost"
+    );
+    assert_eq!(metrics.buffered(), 1);
     assert!(!common::warnings_containing("could not connect").is_empty());
 }
 
@@ -224,18 +230,22 @@ fn a_429_pauses_sending_and_keeps_new_points() {
     metrics.counter("before", &[]);
     collector.inject(Fault::RateLimited(1));
     let report = metrics.flush().unwrap();
-    assert_eq!(metrics.stats().dropped_rate_limited, 1);
-    assert!(!report.paused, "the pause starts after this batch");
+    assert_eq!(metrics.stats().retried, 1, "the 429's batch is kept");
+    assert!(report.paused && report.rate_limited());
     metrics.counter("during", &[]);
     let report = metrics.flush().unwrap();
     assert!(report.paused);
     assert_eq!(collector.requests().len(), 1, "no request during the pause");
-    assert_eq!(metrics.buffered(), 1);
+    assert_eq!(metrics.buffered(), 2);
     std::thread::sleep(Duration::from_millis(1100));
     metrics.flush();
-    let items = collector.metrics();
-    assert_eq!(items.len(), 1);
-    assert_eq!(items[0]["name"], "during");
+    let names: Vec<_> = collector
+        .metrics()
+        .iter()
+        .map(|m| m["name"].clone())
+        .collect();
+    assert_eq!(names, ["before", "during"], "the kept point first, once");
+    assert_eq!(metrics.stats().dropped(), 0);
 }
 
 #[test]
@@ -296,7 +306,7 @@ fn configuration_errors_are_clear_and_the_key_stays_hidden() {
             .build()
             .is_err()
     );
-    let metrics = MetricsClient::new("https://metrics.example.com/", "super-secret-key").unwrap();
+    let metrics = MetricsClient::new("http://metrics.example.com/", "super-secret-key").unwrap();
     assert!(!format!("{metrics:?}").contains("super-secret-key"));
 }
 
@@ -351,8 +361,8 @@ fn the_servers_own_window_is_honoured() {
         .iter()
         .map(|m| m["name"].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(names, ["one", "three"]);
-    assert_eq!(metrics.stats().dropped_rate_limited, 1);
+    assert_eq!(names, ["one", "two", "three"]);
+    assert_eq!(metrics.stats().dropped(), 0);
 }
 
 #[test]
@@ -667,8 +677,8 @@ fn a_429_answered_before_a_large_body_is_read_is_honoured() {
     collector.inject(Fault::BeforeBody(Box::new(Fault::RateLimited(30))));
     let report = metrics.flush().unwrap();
     let stats = metrics.stats();
-    assert!(stats.dropped_rate_limited > 900, "{stats:?}");
-    assert_eq!(stats.dropped_transport, 0, "{stats:?}");
+    assert!(stats.retried > 900, "{stats:?}");
+    assert_eq!(stats.dropped(), 0, "{stats:?}");
     assert!(report.paused, "{report:?}");
     assert_eq!(
         collector.requests().len(),
@@ -679,4 +689,41 @@ fn a_429_answered_before_a_large_body_is_read_is_honoured() {
         metrics.buffered() > 0,
         "the second batch waits out the pause"
     );
+}
+
+#[test]
+fn a_collector_down_for_three_intervals_loses_nothing_recorded_meanwhile() {
+    let collector = Collector::start();
+    let port = collector.addr().port();
+    let metrics = MetricsClient::builder(collector.url(), collector.api_key())
+        .flush_interval(Duration::from_millis(200))
+        .timeout(Duration::from_millis(500))
+        .build()
+        .unwrap();
+    metrics.start();
+    metrics.counter("before_total", &[]);
+    assert!(collector.wait_for_metrics(1, Duration::from_secs(5)));
+
+    drop(collector); // down: connections are refused
+    for i in 0..30 {
+        metrics.gauge("during_outage", f64::from(i), &[]);
+        std::thread::sleep(Duration::from_millis(20)); // three intervals in all
+    }
+    let during = metrics.stats();
+    assert!(
+        during.retried > 0,
+        "flushes were tried and kept: {during:?}"
+    );
+    assert_eq!(during.dropped(), 0, "{during:?}");
+
+    let collector = Collector::with_config(CollectorConfig {
+        port,
+        ..CollectorConfig::default()
+    });
+    assert!(collector.wait_for_metrics(30, Duration::from_secs(5)));
+    metrics.shutdown();
+    let values = common::stored_values(&collector);
+    assert_eq!(values, (0..30).map(f64::from).collect::<Vec<_>>());
+    let stats = metrics.stats();
+    assert_eq!((stats.sent, stats.dropped()), (31, 0), "{stats:?}");
 }

@@ -134,3 +134,33 @@ fn installed_globally_it_records_from_anywhere() {
     assert!(collector.wait_for_metrics(1, Duration::from_secs(5)));
     assert_eq!(points(&collector, "from_a_thread_total").len(), 1);
 }
+
+#[test]
+fn a_keys_gauge_and_counter_keep_their_value_across_macro_calls() {
+    let collector = Collector::start();
+    let metrics = client(&collector);
+    let recorder = MonlightRecorder::new(metrics.clone());
+    metrics::with_local_recorder(&recorder, || {
+        metrics::gauge!("q", "queue" => "a").set(12.0);
+        metrics::gauge!("q", "queue" => "a").increment(3.0);
+        metrics::gauge!("q", "queue" => "b").increment(1.0);
+        metrics::counter!("bytes_total").absolute(100);
+        metrics::counter!("bytes_total").absolute(150);
+    });
+    metrics.flush().unwrap();
+    let gauge_a: Vec<f64> = collector
+        .points("q", &[("queue", "a")])
+        .iter()
+        .map(|p| p["value"].as_f64().unwrap())
+        .collect();
+    assert_eq!(gauge_a, [12.0, 15.0]);
+    assert_eq!(
+        collector.assert_point("q", &[("queue", "b")])[0]["value"],
+        1.0
+    );
+    let bytes: Vec<f64> = points(&collector, "bytes_total")
+        .iter()
+        .map(|p| p["value"].as_f64().unwrap())
+        .collect();
+    assert_eq!(bytes, [100.0, 50.0], "the increase since the last total");
+}

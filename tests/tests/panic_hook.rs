@@ -38,9 +38,11 @@ fn panics_are_reported_at_their_location_the_previous_hook_runs_and_the_delay_is
     assert_eq!(errors.len(), 1);
     let body = &errors[0].body;
     assert_eq!(body["exception_type"], "Panic");
-    assert_eq!(
-        body["message"],
-        "thread 'worker-7' panicked: invariant broken: 42"
+    assert_eq!(body["message"], "invariant broken: 42");
+    let traceback = body["traceback"].as_str().unwrap();
+    assert!(
+        traceback.contains("\nPanic: invariant broken: 42\nthread 'worker-7'\n"),
+        "{traceback}"
     );
     let first = body["traceback"]
         .as_str()

@@ -106,3 +106,31 @@ fn monlight_never_reports_its_own_events() {
     assert_eq!(collector.errors().len(), 1);
     assert_eq!(errors[0]["message"], "a real one");
 }
+
+#[test]
+fn the_level_and_a_filter_choose_what_is_reported() {
+    let collector = Collector::start();
+    let layer = MonlightLayer::new(client(&collector))
+        .level(tracing::Level::WARN)
+        .filter(|metadata| !metadata.target().ends_with("noisy"));
+    let subscriber = tracing_subscriber::registry().with(layer);
+    tracing::subscriber::with_default(subscriber, || {
+        tracing::info!("not reported: below WARN");
+        tracing::warn!("disk 91 % full");
+        tracing::warn!(target: "pool::noisy", "filtered out");
+        tracing::error!("disk full");
+    });
+    let reports = wait_for_errors(&collector, 2);
+    std::thread::sleep(Duration::from_millis(100)); // nothing more comes
+    let mut messages: Vec<&str> = collector_messages(&reports);
+    messages.sort_unstable();
+    assert_eq!(messages, ["disk 91 % full", "disk full"]);
+    assert_eq!(collector.errors().len(), 2);
+}
+
+fn collector_messages(reports: &[serde_json::Value]) -> Vec<&str> {
+    reports
+        .iter()
+        .map(|r| r["message"].as_str().unwrap())
+        .collect()
+}

@@ -122,3 +122,57 @@ impl std::error::Error for SaveFailed {
         Some(&self.0)
     }
 }
+
+/// An error with a cause, as a device driver would return it.
+#[derive(Debug)]
+pub(crate) struct BusError;
+impl std::fmt::Display for BusError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("i2c bus stuck low")
+    }
+}
+impl std::error::Error for BusError {}
+
+#[derive(Debug)]
+pub(crate) struct SensorError(pub(crate) BusError);
+impl std::fmt::Display for SensorError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("sensor 3 unreadable")
+    }
+}
+impl std::error::Error for SensorError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
+/// A listener that never accepts, its accept queue filled: connecting to
+/// it hangs, as it does to a host that drops the SYN. Keep the value
+/// alive while it is used.
+pub(crate) struct Unanswered {
+    _listener: socket2::Socket,
+    _queued: Vec<std::net::TcpStream>,
+    /// Its `host:port`.
+    pub(crate) address: String,
+}
+
+pub(crate) fn unanswered() -> Unanswered {
+    use socket2::{Domain, Socket, Type};
+    let listener = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    let any = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    listener.bind(&any.into()).unwrap();
+    listener.listen(0).unwrap();
+    let addr = listener.local_addr().unwrap().as_socket().unwrap();
+    let mut queued = Vec::new();
+    let wait = std::time::Duration::from_millis(200);
+    // Connect until a connection no longer completes: the queue is full.
+    while let Ok(stream) = std::net::TcpStream::connect_timeout(&addr, wait) {
+        queued.push(stream);
+        assert!(queued.len() < 16, "the accept queue never filled");
+    }
+    Unanswered {
+        _listener: listener,
+        _queued: queued,
+        address: addr.to_string(),
+    }
+}
