@@ -25,17 +25,25 @@ const TRACEBACK_BYTES: usize = ERROR_FILE_BYTES + 32 + 128 + ERROR_MESSAGE_BYTES
 /// character that error messages do not contain).
 pub(crate) const CAUSE_SEPARATOR: char = '\u{1f}';
 
-/// The message, and the causes after it. By byte, not with `str::split`:
-/// its pattern searcher costs a device flash.
+/// After a crash's detail line (its boot and uptime), before its message:
+/// a crash report carries them in its text, so that reports that are not
+/// crashes pay no RAM and no code for them.
+pub(crate) const DETAIL_SEPARATOR: char = '\u{1e}';
+
+/// The text before and after the first `separator`. By byte, not with
+/// `str::split`: its pattern searcher costs a device flash.
+fn split_once_at(text: &str, separator: char) -> Option<(&str, &str)> {
+    let at = text.bytes().position(|b| b == separator as u8)?;
+    // The separator is ASCII: both sides are character boundaries.
+    Some((
+        text.get(..at).unwrap_or_default(),
+        text.get(at + 1..).unwrap_or_default(),
+    ))
+}
+
+/// The message, and the causes after it.
 fn split_off_causes(text: &str) -> (&str, &str) {
-    match text.bytes().position(|b| b == CAUSE_SEPARATOR as u8) {
-        // The separator is ASCII: both sides are character boundaries.
-        Some(at) => (
-            text.get(..at).unwrap_or_default(),
-            text.get(at + 1..).unwrap_or_default(),
-        ),
-        None => (text, ""),
-    }
+    split_once_at(text, CAUSE_SEPARATOR).unwrap_or((text, ""))
 }
 
 /// The causes of a queued report, one per separated part.
@@ -60,6 +68,10 @@ impl<'a> Iterator for Causes<'a> {
 /// monlight-core's [`PANIC_TYPE`](monlight_core::PANIC_TYPE), the one
 /// monlight-std gives panics too.
 pub const PANIC_EXCEPTION_TYPE: &str = monlight_core::PANIC_TYPE;
+
+/// The `exception_type` of a hard fault recorded by
+/// [`CrashSlot::record_hard_fault`](crate::CrashSlot::record_hard_fault).
+pub const HARD_FAULT_EXCEPTION_TYPE: &str = "HardFault";
 
 /// An error report waiting in [`Monlight`](crate::Monlight)'s queue.
 #[derive(Clone)]
@@ -99,13 +111,17 @@ impl PendingError {
             line: self.line,
             column: self.column,
         };
-        let (message, causes) = split_off_causes(self.message.as_str());
+        let (detail, text) = match split_once_at(self.message.as_str(), DETAIL_SEPARATOR) {
+            Some((detail, text)) => (Some(detail), text),
+            None => (None, self.message.as_str()),
+        };
+        let (message, causes) = split_off_causes(text);
         let text = ReportText {
             type_path: self.type_path,
             message,
             causes: Causes(causes),
             site,
-            detail: None,
+            detail,
         };
         let mut traceback = FixedText::<TRACEBACK_BYTES>::default();
         // It never fails; a cut traceback still starts with the site.

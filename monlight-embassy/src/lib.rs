@@ -69,6 +69,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 
+mod boot;
 mod crash;
 mod errors;
 mod heartbeat;
@@ -78,8 +79,11 @@ mod text;
 mod transport;
 mod uplink;
 
-pub use crash::{Crash, CrashSlot};
-pub use errors::{ERROR_FILE_BYTES, ERROR_MESSAGE_BYTES, PANIC_EXCEPTION_TYPE};
+pub use boot::{ResetCause, ResetReason, UnknownResetCause};
+pub use crash::{Boot, Crash, CrashSlot};
+pub use errors::{
+    ERROR_FILE_BYTES, ERROR_MESSAGE_BYTES, HARD_FAULT_EXCEPTION_TYPE, PANIC_EXCEPTION_TYPE,
+};
 pub use heartbeat::{Beat, HeartbeatSource, Heartbeats, NoHeartbeat};
 pub use monlight::{DEFAULT_ERROR_QUEUE, Monlight};
 pub use text::ErrorMessage;

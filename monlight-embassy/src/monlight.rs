@@ -13,8 +13,12 @@ use monlight_core::{
     ThrowSite,
 };
 
-use crate::crash::Crash;
-use crate::errors::{CAUSE_SEPARATOR, PANIC_EXCEPTION_TYPE, PendingError};
+use crate::ResetReason;
+use crate::crash::{Boot, Crash};
+use crate::errors::{
+    CAUSE_SEPARATOR, DETAIL_SEPARATOR, HARD_FAULT_EXCEPTION_TYPE, PANIC_EXCEPTION_TYPE,
+    PendingError,
+};
 use crate::text::ErrorMessage;
 
 /// Error reports [`Monlight`] queues by default.
@@ -191,16 +195,49 @@ impl<M: RawMutex, const N: usize, const E: usize> Monlight<M, N, E> {
         self.queue_error(PendingError::new(type_path, &message, ThrowSite::caller()))
     }
 
+    /// Counts this boot in `boots_total` with its `reason` label
+    /// ([`ResetReason::as_str`]), and queues the report of the crash that
+    /// caused the reset, if any (see [`Monlight::report_crash`]). Returns
+    /// `false` if the point or the report was refused (and counted).
+    ///
+    /// ```
+    /// # use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
+    /// use monlight_embassy::{CrashSlot, Monlight, ResetReason};
+    /// # static MONLIGHT: Monlight<CriticalSectionRawMutex, 1024> = Monlight::new();
+    /// static CRASH: CrashSlot<256> = CrashSlot::new(); // in `.uninit` on a device
+    ///
+    /// // Early in `main`, with the chip's reset flags read by your `ResetCause`:
+    /// assert!(MONLIGHT.report_boot(&CRASH.boot(&mut || ResetReason::PowerOn)));
+    /// assert_eq!(MONLIGHT.stats().recorded, 1);
+    /// ```
+    pub fn report_boot<const C: usize>(&self, boot: &Boot<C>) -> bool {
+        let counted = self
+            .counter("boots_total", &[("reason", boot.reason().as_str())])
+            .is_ok();
+        let reported = boot.crash().is_none_or(|crash| self.report_crash(crash));
+        counted && reported
+    }
+
     /// Queues the report of a crash persisted before the last reset (see
-    /// [`CrashSlot`](crate::CrashSlot)), with
-    /// [`PANIC_EXCEPTION_TYPE`](crate::PANIC_EXCEPTION_TYPE) as its type, as
-    /// monlight-std reports a panic.
+    /// [`CrashSlot`](crate::CrashSlot)): a panic with
+    /// [`PANIC_EXCEPTION_TYPE`](crate::PANIC_EXCEPTION_TYPE) as its type,
+    /// as monlight-std reports a panic, a hard fault with
+    /// [`HARD_FAULT_EXCEPTION_TYPE`](crate::HARD_FAULT_EXCEPTION_TYPE).
+    /// Its traceback ends with the boot it happened in and the uptime:
+    /// `boot 3, uptime 7 s`.
     pub fn report_crash<const C: usize>(&self, crash: &Crash<C>) -> bool {
-        self.queue_error(PendingError::new(
-            PANIC_EXCEPTION_TYPE,
-            &crash.message(),
-            crash.site(),
-        ))
+        let exception_type = match crash.reason() {
+            ResetReason::HardFault => HARD_FAULT_EXCEPTION_TYPE,
+            _ => PANIC_EXCEPTION_TYPE,
+        };
+        // The detail first: a long message is cut, not the detail.
+        let text = format_args!(
+            "boot {}, uptime {} s{DETAIL_SEPARATOR}{}",
+            crash.boot(),
+            crash.uptime_seconds(),
+            crash.message()
+        );
+        self.queue_error(PendingError::new(exception_type, &text, crash.site()))
     }
 
     fn queue_error(&self, error: PendingError) -> bool {

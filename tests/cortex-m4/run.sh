@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # monlight-core's checks on an emulated Cortex-M4F (QEMU mps2-an386,
-# semihosting). Prints "N passed, N failed"; exits non-zero on a failure.
+# semihosting), then monlight-embassy's crash slot across a real reset.
+# Prints "N passed, N failed" and "N failed"; exits non-zero on a failure.
 #
 # QEMU comes from Debian's qemu-system-arm package, fetched with
 # `apt-get download` and unpacked into target/qemu (installing it with apt
@@ -33,6 +34,8 @@ if LD_LIBRARY_PATH="$libs" ldd "$qemu" | grep 'not found'; then
 fi
 
 cargo build -p monlight-cortex-m4-tests --target thumbv7em-none-eabihf
-LD_LIBRARY_PATH="$libs" timeout 300 "$qemu" -machine mps2-an386 -cpu cortex-m4 -nographic \
-  -semihosting-config enable=on,target=native \
-  -kernel target/thumbv7em-none-eabihf/debug/monlight-cortex-m4-tests
+for program in monlight-cortex-m4-tests reset_after_panic; do
+  LD_LIBRARY_PATH="$libs" timeout 300 "$qemu" -machine mps2-an386 -cpu cortex-m4 -nographic \
+    -semihosting-config enable=on,target=native \
+    -kernel "target/thumbv7em-none-eabihf/debug/$program"
+done

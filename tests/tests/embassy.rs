@@ -15,7 +15,9 @@ use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
 use embassy_time::Duration;
 use embedded_nal_async::{AddrType, Dns};
 use monlight_core::ThrowSite;
-use monlight_embassy::{Collector as Address, CrashSlot, Monlight, TcpTransport, Uplink};
+use monlight_embassy::{
+    Collector as Address, CrashSlot, Monlight, ResetReason, TcpTransport, Uplink,
+};
 use monlight_tests::{Collector, Fault};
 
 type Device = Monlight<CriticalSectionRawMutex, 16384>;
@@ -494,7 +496,8 @@ async fn collectors_by_host_name_resolve_through_dns() {
 static CRASH: CrashSlot<256> = CrashSlot::new();
 
 #[tokio::test]
-async fn a_persisted_crash_is_reported_once_after_reboot() {
+async fn after_a_panic_the_next_boot_reports_it_with_its_boot_and_counts_the_reason() {
+    let first = CRASH.boot(&mut || ResetReason::PowerOn);
     // Before the reset: the panic handler records the crash.
     let site = ThrowSite::caller();
     CRASH.record(
@@ -502,19 +505,22 @@ async fn a_persisted_crash_is_reported_once_after_reboot() {
         format_args!("attempt to divide by zero in {}", "pid loop"),
     );
 
-    // After the reset: a fresh Monlight, the crash taken from the slot.
+    // After the reset (the chip says software: the panic handler's reset),
+    // a fresh Monlight, the boot reported.
     let (collector, address, monlight) = rig();
-    let crash = CRASH.take().expect("the record survives");
-    assert!(monlight.report_crash(&crash));
+    let boot = CRASH.boot(&mut || ResetReason::Software);
+    assert_eq!(boot.count(), first.count() + 1);
+    assert!(monlight.report_boot(&boot));
     assert!(CRASH.take().is_none(), "taken once");
     let mut buffers = Buffers::new();
     let mut uplink = buffers.uplink(&address, collector.api_key());
     monlight.flush(&mut uplink).await;
     monlight.flush(&mut uplink).await;
-    let errors = collector.errors();
-    assert_eq!(errors.len(), 1);
-    let body = &errors[0].body;
-    assert_eq!(body["exception_type"], monlight_core::PANIC_TYPE);
+    let boots = collector.assert_point("boots_total", &[("reason", "panic")]);
+    assert_eq!(boots.len(), 1);
+    assert_eq!(boots[0]["type"], "counter");
+    let reports = collector.assert_report(monlight_core::PANIC_TYPE);
+    let body = &reports[0].body;
     assert_eq!(body["message"], "attempt to divide by zero in pid loop");
     assert!(
         body["traceback"]
@@ -522,6 +528,51 @@ async fn a_persisted_crash_is_reported_once_after_reboot() {
             .unwrap()
             .starts_with(&format!("at {}:{}:{}", site.file, site.line, site.column))
     );
+    let traceback = body["traceback"].as_str().unwrap();
+    let detail = format!("\nboot {}, uptime ", first.count());
+    assert!(traceback.contains(&detail), "{traceback}");
+}
+
+#[tokio::test]
+async fn hard_faults_at_one_instruction_are_one_group_and_boots_without_a_crash_count_the_chips_reason()
+ {
+    static SLOT: CrashSlot<128> = CrashSlot::new();
+    let (collector, address, monlight) = rig();
+    SLOT.boot(&mut || ResetReason::PowerOn);
+    for (pc, lr) in [
+        (0x0800_1234, 0x0800_0101),
+        (0x0800_1234, 0x0800_0202),
+        (0x0800_5678, 0x0800_0101),
+    ] {
+        SLOT.record_hard_fault(pc, lr);
+        assert!(monlight.report_boot(&SLOT.boot(&mut || ResetReason::Software)));
+    }
+    assert!(monlight.report_boot(&SLOT.boot(&mut || ResetReason::Watchdog)));
+    let mut buffers = Buffers::new();
+    let mut uplink = buffers.uplink(&address, collector.api_key());
+    for _ in 0..4 {
+        monlight.flush(&mut uplink).await;
+    }
+    let faults = collector.assert_report(monlight_embassy::HARD_FAULT_EXCEPTION_TYPE);
+    assert_eq!(faults.len(), 3);
+    assert_eq!(
+        faults[0].body["message"],
+        "hard fault at pc 0x08001234, lr 0x08000101"
+    );
+    assert_eq!(
+        faults[0].fingerprint, faults[1].fingerprint,
+        "one instruction"
+    );
+    assert_ne!(faults[0].fingerprint, faults[2].fingerprint);
+    let counted = |reason| {
+        collector
+            .points("boots_total", &[("reason", reason)])
+            .iter()
+            .map(|point| point["value"].as_f64().unwrap())
+            .sum::<f64>()
+    };
+    assert_eq!(counted("hard_fault"), 3.0);
+    assert_eq!(counted("watchdog"), 1.0);
 }
 
 #[tokio::test]

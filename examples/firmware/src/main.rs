@@ -1,8 +1,9 @@
 //! monlight on a Nucleo-F429ZI (STM32F429ZI, Cortex-M4F, Ethernet) with
 //! Embassy: a boiler controller that records a temperature gauge, a loop
-//! duration histogram and counters, reports sensor errors, and reports
-//! its own crashes after the reset that follows them. The network comes up
-//! by DHCP; monlight's flush task sends every 10 s over embassy-net.
+//! duration histogram and counters, reports sensor errors, reports its own
+//! crashes (panics and hard faults) after the reset that follows them, and
+//! counts its boots by reset reason. The network comes up by DHCP;
+//! monlight's flush task sends every 10 s over embassy-net.
 //!
 //! Build: `cargo build --release -p monlight-firmware-example --target thumbv7em-none-eabihf`
 //! Set the servers at build time (defaults in brackets):
@@ -12,6 +13,9 @@
 
 #![cfg_attr(target_os = "none", no_std)]
 #![cfg_attr(target_os = "none", no_main)]
+
+#[cfg(all(target_os = "none", feature = "boot-reason"))]
+mod reset_cause;
 
 #[cfg(target_os = "none")]
 #[cfg_attr(not(feature = "monlight"), allow(dead_code))] // the servers' settings
@@ -69,8 +73,9 @@ mod firmware {
     #[cfg(feature = "monlight")]
     const _: () = assert!(Telemetry::RAM_BYTES <= 4096 + 1280);
 
-    /// A panic's message and location, kept across the reset that follows
-    /// it: `.uninit` is neither loaded nor zeroed by cortex-m-rt.
+    /// A panic's message and location (or a hard fault's addresses) and
+    /// the boot count, kept across the reset that follows: `.uninit` is
+    /// neither loaded nor zeroed by cortex-m-rt.
     #[cfg(feature = "crash-report")]
     #[allow(unsafe_code)] // placing a static in a linker section is unsafe in Rust 2024
     #[unsafe(link_section = ".uninit.monlight_crash")]
@@ -82,6 +87,16 @@ mod firmware {
         CRASH.record_panic(info);
         #[cfg(not(feature = "crash-report"))]
         let _ = info;
+        cortex_m::peripheral::SCB::sys_reset()
+    }
+
+    /// A hard fault (a bad address, an invalid instruction): its PC and LR
+    /// kept across the reset, reported after boot as one group per PC.
+    #[cfg(feature = "crash-report")]
+    #[allow(unsafe_code)] // cortex-m-rt declares the HardFault handler unsafe
+    #[cortex_m_rt::exception]
+    unsafe fn HardFault(frame: &cortex_m_rt::ExceptionFrame) -> ! {
+        CRASH.record_hard_fault(frame.pc(), frame.lr());
         cortex_m::peripheral::SCB::sys_reset()
     }
 
@@ -145,11 +160,14 @@ mod firmware {
     async fn main(spawner: Spawner) {
         let p = embassy_stm32::init(clocks());
 
-        #[cfg(feature = "crash-report")]
+        // `boots_total{reason}`, and the crash that caused the reset.
+        #[cfg(feature = "boot-reason")]
+        MONLIGHT.report_boot(&CRASH.boot(&mut crate::reset_cause::Stm32f4ResetCause));
+        #[cfg(all(feature = "crash-report", not(feature = "boot-reason")))]
         if let Some(crash) = CRASH.take() {
             MONLIGHT.report_crash(&crash);
         }
-        #[cfg(feature = "monlight")]
+        #[cfg(all(feature = "monlight", not(feature = "boot-reason")))]
         MONLIGHT.counter("boots_total", &[]).ok();
 
         let mut rng = Rng::new(p.RNG, Irqs);
