@@ -21,6 +21,7 @@ use embassy_time::Instant;
 use monlight_core::ThrowSite;
 
 use crate::boot::{ResetCause, ResetReason};
+use crate::checksum::checksum;
 use crate::text::{SliceWriter, tail};
 
 const BOOT_MAGIC: [u8; 4] = *b"MLB1";
@@ -411,14 +412,6 @@ impl Hex {
     fn as_str(&self) -> &str {
         core::str::from_utf8(&self.0).unwrap_or_default()
     }
-}
-
-/// FNV-1a: a few instructions per byte, enough to tell a record from RAM
-/// noise after a power cycle.
-fn checksum(bytes: &[u8]) -> u32 {
-    bytes.iter().fold(0x811c_9dc5, |hash, byte| {
-        (hash ^ u32::from(*byte)).wrapping_mul(0x0100_0193)
-    })
 }
 
 #[cfg(test)]

@@ -82,6 +82,9 @@ pub(crate) struct PendingError {
     file: FixedText<ERROR_FILE_BYTES>,
     line: u32,
     column: u32,
+    /// Its copy in a `ReportVault`, if it has one.
+    #[cfg(feature = "persist-reports")]
+    pub(crate) vault_slot: Option<u8>,
 }
 
 impl PendingError {
@@ -96,8 +99,44 @@ impl PendingError {
             file: FixedText::tail_of(site.file),
             line: site.line,
             column: site.column,
+            #[cfg(feature = "persist-reports")]
+            vault_slot: None,
         }
     }
+
+    pub(crate) fn fields(&self) -> ReportFields<'_> {
+        ReportFields {
+            type_path: self.type_path,
+            text: self.message.as_str(),
+            site: ThrowSite {
+                file: self.file.as_str(),
+                line: self.line,
+                column: self.column,
+            },
+        }
+    }
+}
+
+/// What a queued report holds, wherever it is kept (the queue in RAM, or a
+/// [`ReportVault`](crate::ReportVault) after a reset).
+pub(crate) struct ReportFields<'a> {
+    pub(crate) type_path: &'a str,
+    /// The message, with the detail before it and the causes after it.
+    pub(crate) text: &'a str,
+    pub(crate) site: ThrowSite<'a>,
+}
+
+impl ReportFields<'_> {
+    /// No report: what a vault slot that was overwritten reads as.
+    pub(crate) const NONE: ReportFields<'static> = ReportFields {
+        type_path: "",
+        text: "",
+        site: ThrowSite {
+            file: "",
+            line: 0,
+            column: 0,
+        },
+    };
 
     /// The report's JSON body, written into `out`.
     pub(crate) fn encode(
@@ -106,21 +145,16 @@ impl PendingError {
         environment: Option<&str>,
         out: &mut [u8],
     ) -> Result<usize, ReportError> {
-        let site = ThrowSite {
-            file: self.file.as_str(),
-            line: self.line,
-            column: self.column,
-        };
-        let (detail, text) = match split_once_at(self.message.as_str(), DETAIL_SEPARATOR) {
+        let (detail, text) = match split_once_at(self.text, DETAIL_SEPARATOR) {
             Some((detail, text)) => (Some(detail), text),
-            None => (None, self.message.as_str()),
+            None => (None, self.text),
         };
         let (message, causes) = split_off_causes(text);
         let text = ReportText {
             type_path: self.type_path,
             message,
             causes: Causes(causes),
-            site,
+            site: self.site,
             detail,
         };
         let mut traceback = FixedText::<TRACEBACK_BYTES>::default();

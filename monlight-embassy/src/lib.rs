@@ -62,6 +62,9 @@
 //!
 //! ## Features
 //!
+//! - `persist-reports`: [`ReportVault`], error reports kept across a reset
+//!   (a watchdog, a brown-out) in RAM that survives it, and sent after the
+//!   boot. Without it the queue carries none of its code.
 //! - `defmt`: warnings (lost batches, dropped reports) through defmt and
 //!   `defmt::Format` on the public types. Without it nothing is printed.
 
@@ -70,14 +73,18 @@
 #![forbid(unsafe_code)]
 
 mod boot;
+mod checksum;
 mod crash;
 mod errors;
 mod heartbeat;
 mod log;
 mod monlight;
+mod queue;
 mod text;
 mod transport;
 mod uplink;
+#[cfg(feature = "persist-reports")]
+mod vault;
 
 pub use boot::{ResetCause, ResetReason, UnknownResetCause};
 pub use crash::{Boot, Crash, CrashSlot};
@@ -91,6 +98,8 @@ pub use transport::{
     Collector, DEFAULT_TIMEOUT, InvalidCollector, NoDns, NoDnsError, TcpTransport,
 };
 pub use uplink::{DEFAULT_FLUSH_INTERVAL, Uplink};
+#[cfg(feature = "persist-reports")]
+pub use vault::ReportVault;
 
 /// The core types users name: metrics, counters, outcomes, and the
 /// transport trait for a link of your own.

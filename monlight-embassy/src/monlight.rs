@@ -7,7 +7,6 @@ use embassy_sync::blocking_mutex::Mutex;
 use embassy_sync::blocking_mutex::raw::RawMutex;
 use embassy_sync::signal::Signal;
 use embassy_time::Instant;
-use heapless::Deque;
 use monlight_core::{
     BufferAccess, Label, Metric, MetricBuffer, MetricKind, RecordError, ReportError, Settle, Stats,
     ThrowSite,
@@ -19,7 +18,10 @@ use crate::errors::{
     CAUSE_SEPARATOR, DETAIL_SEPARATOR, HARD_FAULT_EXCEPTION_TYPE, PANIC_EXCEPTION_TYPE,
     PendingError,
 };
+use crate::queue::{ErrorQueue, Front};
 use crate::text::ErrorMessage;
+#[cfg(feature = "persist-reports")]
+use crate::vault::ReportVault;
 
 /// Error reports [`Monlight`] queues by default.
 pub const DEFAULT_ERROR_QUEUE: usize = 4;
@@ -58,8 +60,7 @@ pub struct Monlight<M: RawMutex, const N: usize, const E: usize = DEFAULT_ERROR_
 
 struct State<const N: usize, const E: usize> {
     points: MetricBuffer<[u8; N]>,
-    errors: Deque<PendingError, E>,
-    error_stats: Stats,
+    errors: ErrorQueue<E>,
     /// Unix seconds at `Instant` zero, once the application knows the time.
     unix_at_boot: Option<u64>,
 }
@@ -79,8 +80,7 @@ impl<M: RawMutex, const N: usize, const E: usize> Monlight<M, N, E> {
         Self {
             state: Mutex::new(RefCell::new(State {
                 points: MetricBuffer::new(),
-                errors: Deque::new(),
-                error_stats: Stats::new(),
+                errors: ErrorQueue::new(),
                 unix_at_boot: None,
             })),
             flush_now: Signal::new(),
@@ -240,13 +240,33 @@ impl<M: RawMutex, const N: usize, const E: usize> Monlight<M, N, E> {
         self.queue_error(PendingError::new(exception_type, &text, crash.site()))
     }
 
+    /// Keeps every error report queued from now on also in `vault`, RAM
+    /// that survives a reset (see [`ReportVault`]), and queues the reports
+    /// it holds from before the last reset, to be sent first. Returns how
+    /// many there were. Call it once at boot, before anything is reported
+    /// and before the flush task starts.
+    ///
+    /// ```
+    /// # use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
+    /// use monlight_embassy::{Monlight, ReportVault};
+    /// # static MONLIGHT: Monlight<CriticalSectionRawMutex, 1024> = Monlight::new();
+    /// static REPORTS: ReportVault<4> = ReportVault::new(); // in `.uninit` on a device
+    ///
+    /// assert_eq!(MONLIGHT.keep_reports_in(&REPORTS), 0, "a first boot: nothing kept");
+    /// MONLIGHT.report_error("SensorTimeout", "no answer");
+    /// // ... a watchdog reset before the flush task sent it: after the boot,
+    /// // the next `keep_reports_in(&REPORTS)` queues it again.
+    /// ```
+    #[cfg(feature = "persist-reports")]
+    pub fn keep_reports_in<const V: usize>(&self, vault: &'static ReportVault<V>) -> usize {
+        self.with_state(|state| {
+            let (kept, stats) = state.errors.kept_mut();
+            kept.keep_in(vault, stats)
+        })
+    }
+
     fn queue_error(&self, error: PendingError) -> bool {
-        let queued = self.with_state(|state| {
-            let queued = state.errors.push_back(error).is_ok();
-            state.error_stats.recorded += 1;
-            state.error_stats.dropped_full += u64::from(!queued);
-            queued
-        });
+        let queued = self.with_state(|state| state.errors.push(error));
         if !queued {
             crate::log::warning!("monlight: error queue full, report dropped");
         }
@@ -273,7 +293,7 @@ impl<M: RawMutex, const N: usize, const E: usize> Monlight<M, N, E> {
     /// (`dropped_full`: the queue was full) or still queued; `retried`
     /// counts tries the tracker did not store.
     pub fn error_stats(&self) -> Stats {
-        self.with_state(|state| state.error_stats)
+        self.with_state(|state| state.errors.stats())
     }
 
     /// Points waiting to be sent.
@@ -282,8 +302,8 @@ impl<M: RawMutex, const N: usize, const E: usize> Monlight<M, N, E> {
     }
 
     /// The oldest queued error report, copied (it is encoded unlocked).
-    pub(crate) fn next_error(&self) -> Option<PendingError> {
-        self.with_state(|state| state.errors.front().cloned())
+    pub(crate) fn next_error(&self) -> Option<Front> {
+        self.with_state(|state| state.errors.front())
     }
 
     /// Error reports waiting to be sent.
@@ -293,20 +313,12 @@ impl<M: RawMutex, const N: usize, const E: usize> Monlight<M, N, E> {
 
     /// Ends the oldest queued report: it leaves unless kept, counted.
     pub(crate) fn settle_error(&self, settle: Settle<'_>) {
-        self.with_state(|state| {
-            settle.count(1, &mut state.error_stats);
-            if !settle.keep {
-                state.errors.pop_front();
-            }
-        });
+        self.with_state(|state| state.errors.settle_front(settle));
     }
 
     /// Drops the oldest queued report, which could not be encoded.
     pub(crate) fn drop_error(&self, error: ReportError) {
-        self.with_state(|state| {
-            state.error_stats.count_unencodable(error);
-            state.errors.pop_front();
-        });
+        self.with_state(|state| state.errors.drop_front(error));
     }
 }
 

@@ -182,8 +182,8 @@ impl<M: RawMutex, const N: usize, const E: usize> ReportQueue for Queue<'_, M, N
 
     fn write_front(&self, out: &mut [u8]) -> Option<Result<usize, ReportError>> {
         // Copied out, then encoded without holding the lock.
-        let error = self.monlight.next_error()?;
-        Some(error.encode(self.project, self.environment, out))
+        let front = self.monlight.next_error()?;
+        Some(front.fields().encode(self.project, self.environment, out))
     }
 
     fn settle_front(&self, settle: Settle<'_>) {

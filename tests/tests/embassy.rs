@@ -16,7 +16,7 @@ use embassy_time::Duration;
 use embedded_nal_async::{AddrType, Dns};
 use monlight_core::ThrowSite;
 use monlight_embassy::{
-    Collector as Address, CrashSlot, Monlight, ResetReason, TcpTransport, Uplink,
+    Collector as Address, CrashSlot, Monlight, ReportVault, ResetReason, TcpTransport, Uplink,
 };
 use monlight_tests::{Collector, Fault};
 
@@ -573,6 +573,52 @@ async fn hard_faults_at_one_instruction_are_one_group_and_boots_without_a_crash_
     };
     assert_eq!(counted("hard_fault"), 3.0);
     assert_eq!(counted("watchdog"), 1.0);
+}
+
+#[tokio::test]
+async fn reports_a_reset_took_from_the_queue_reach_the_tracker_after_the_boot() {
+    /// Survives the "reset", as in `.uninit` RAM on a device.
+    static REPORTS: ReportVault<4> = ReportVault::new();
+    let (collector, address, before) = rig();
+    assert_eq!(before.keep_reports_in(&REPORTS), 0);
+    before.report_error("SensorTimeout", "sent before the reset");
+    let mut buffers = Buffers::new();
+    before
+        .flush(&mut buffers.uplink(&address, collector.api_key()))
+        .await;
+    // The link goes down; two more failures wait in the queue.
+    before.report_error("SensorTimeout", "queued during the outage");
+    before.report_error("BusError", "queued last");
+    let mut down = Buffers::new();
+    before.flush(&mut down.uplink("127.0.0.1:9", "key")).await;
+    let stats = before.error_stats();
+    assert!(stats.retried >= 1 && stats.dropped() == 0, "kept, not lost");
+
+    // A watchdog reset: a new Monlight, the same RAM.
+    let after = Device::new();
+    assert_eq!(after.keep_reports_in(&REPORTS), 2);
+    after.report_error("SensorTimeout", "after the boot");
+    let mut uplink = buffers.uplink(&address, collector.api_key());
+    for _ in 0..3 {
+        after.flush(&mut uplink).await;
+    }
+    let messages: Vec<_> = collector
+        .errors()
+        .iter()
+        .map(|error| error.body["message"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            "sent before the reset",
+            "queued during the outage",
+            "queued last",
+            "after the boot"
+        ]
+    );
+    assert_eq!(collector.reports_of("BusError").len(), 1, "its type kept");
+    assert_eq!(after.error_stats().sent, 3);
+    assert_eq!(Device::new().keep_reports_in(&REPORTS), 0, "each sent once");
 }
 
 #[tokio::test]

@@ -31,6 +31,8 @@ mod firmware {
 
     #[cfg(feature = "crash-report")]
     use monlight_embassy::CrashSlot;
+    #[cfg(feature = "persist-reports")]
+    use monlight_embassy::ReportVault;
     #[cfg(feature = "monlight")]
     use monlight_embassy::{Collector, Monlight, TcpTransport, Uplink};
 
@@ -80,6 +82,13 @@ mod firmware {
     #[allow(unsafe_code)] // placing a static in a linker section is unsafe in Rust 2024
     #[unsafe(link_section = ".uninit.monlight_crash")]
     static CRASH: CrashSlot<256> = CrashSlot::new();
+
+    /// Error reports not yet sent when the device resets, sent after the
+    /// next boot (`.uninit` too).
+    #[cfg(feature = "persist-reports")]
+    #[allow(unsafe_code)] // placing a static in a linker section is unsafe in Rust 2024
+    #[unsafe(link_section = ".uninit.monlight_reports")]
+    static REPORTS: ReportVault<4> = ReportVault::new();
 
     #[panic_handler]
     fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
@@ -160,6 +169,9 @@ mod firmware {
     async fn main(spawner: Spawner) {
         let p = embassy_stm32::init(clocks());
 
+        // Before anything is reported: what the reset took from the queue.
+        #[cfg(feature = "persist-reports")]
+        MONLIGHT.keep_reports_in(&REPORTS);
         // `boots_total{reason}`, and the crash that caused the reset.
         #[cfg(feature = "boot-reason")]
         MONLIGHT.report_boot(&CRASH.boot(&mut crate::reset_cause::Stm32f4ResetCause));
