@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # What monlight adds to the firmware example, in release (opt-level "z", LTO):
-# builds it five ways and prints section sizes and the differences.
+# builds it seven ways and prints section sizes and the differences.
 #   baseline      the same program pushing its reading over TCP by hand
 #   monlight      + monlight-core and monlight-embassy (metrics, errors)
 #   crash-report  + panics and hard faults persisted across reset, reported
@@ -8,6 +8,7 @@
 #   boot-reason   + boots counted by reset reason (RCC_CSR, the crash slot)
 #   persist-reports + error reports kept across a reset; the example's default
 #   heartbeat     monlight + hourly health gauges (without crash reports)
+#   tls           monlight + TLS 1.3 with embedded-tls (without crash reports)
 # Needs: rustup target add thumbv7em-none-eabihf; cargo install cargo-binutils;
 #        rustup component add llvm-tools
 set -euo pipefail
@@ -29,6 +30,7 @@ read -r ct cr cd cb cu < <(sizes --no-default-features --features crash-report)
 read -r rt rr rd rb ru < <(sizes --no-default-features --features boot-reason)
 read -r pt pr pd pb pu < <(sizes)
 read -r ht hr hd hb hu < <(sizes --no-default-features --features heartbeat)
+read -r tt tr td tb tu < <(sizes --no-default-features --features tls)
 
 printf '%-28s %8s %8s %8s %8s\n' build .text .rodata .bss+data .uninit
 printf '%-28s %8d %8d %8d %8d\n' baseline "$bt" "$br" $((bb + bd)) "$bu"
@@ -41,3 +43,4 @@ printf '%-28s %8d %8d %8d %8d\n' "crash-report's share" $((ct - mt)) $((cr - mr)
 printf '%-28s %8d %8d %8d %8d\n' "boot-reason's share" $((rt - ct)) $((rr - cr)) $((rb + rd - cb - cd)) $((ru - cu))
 printf '%-28s %8d %8d %8d %8d\n' "persist-reports' share" $((pt - rt)) $((pr - rr)) $((pb + pd - rb - rd)) $((pu - ru))
 printf '%-28s %8d %8d %8d %8d\n' "heartbeat's share" $((ht - mt)) $((hr - mr)) $((hb + hd - mb - md)) $((hu - mu))
+printf '%-28s %8d %8d %8d %8d\n' "tls' share" $((tt - mt)) $((tr - mr)) $((tb + td - mb - md)) $((tu - mu))

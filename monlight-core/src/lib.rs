@@ -100,7 +100,9 @@ pub use schedule::{MAX_INTERVAL_MS, MINUTE_END_JITTER_MS, Schedule};
 pub use source::{BufferAccess, PointSource, Settle};
 pub use stats::Stats;
 pub use timestamp::{MAX_UNIX_SECONDS, UtcTimestamp};
-pub use traceback::{PANIC_TYPE, ReportText, ThrowSite, short_type_name, write_throw_site};
+pub use traceback::{
+    PANIC_TYPE, ReportText, ThrowSite, short_type_name, write_decimal, write_throw_site,
+};
 pub use transport::{
     AsyncTransport, DEFAULT_RETRY_AFTER_SECS, Endpoint, MAX_RETRY_AFTER_SECS, Outcome, Transport,
     TransportError,

@@ -153,13 +153,26 @@ pub fn write_throw_site<W: Write>(out: &mut W, site: ThrowSite<'_>) -> fmt::Resu
     out.write_str(site.file)?;
     for number in [site.line, site.column] {
         out.write_char(':')?;
-        // Digit by digit: ASCII needs no UTF-8 check (368 bytes of code
-        // on a device).
-        for &digit in Decimal::new(number.into()).as_bytes() {
-            out.write_char(char::from(digit))?;
-        }
+        write_decimal(out, number.into())?;
     }
     out.write_char('\n')
+}
+
+/// Writes `value` in decimal without `core::fmt`, whose integer machinery
+/// a device that formats nothing else would carry for it.
+///
+/// ```
+/// let mut text = String::new();
+/// monlight_core::write_decimal(&mut text, 4_294_967_296).unwrap();
+/// assert_eq!(text, "4294967296");
+/// ```
+pub fn write_decimal<W: Write>(out: &mut W, value: u64) -> fmt::Result {
+    // Digit by digit: ASCII needs no UTF-8 check (368 bytes of code on a
+    // device).
+    for &digit in Decimal::new(value).as_bytes() {
+        out.write_char(char::from(digit))?;
+    }
+    Ok(())
 }
 
 /// Replaces the quote in `File "` by an apostrophe, so no text from a

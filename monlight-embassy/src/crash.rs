@@ -43,6 +43,13 @@ const UPTIME: usize = CRASH + 28;
 /// Both records' fixed parts: the texts follow.
 const HEADER: usize = CRASH + 32;
 
+/// Where a panic without a location happened.
+const UNKNOWN_SITE: ThrowSite<'static> = ThrowSite {
+    file: "<unknown>",
+    line: 0,
+    column: 0,
+};
+
 /// The crash's kind.
 const PANIC: u8 = 1;
 const HARD_FAULT: u8 = 2;
@@ -149,14 +156,7 @@ impl<const N: usize> CrashSlot<N> {
     /// Records a panic: its message and location. Call it from the
     /// `#[panic_handler]`, then reset.
     pub fn record_panic(&self, info: &core::panic::PanicInfo<'_>) {
-        let site = info.location().map_or(
-            ThrowSite {
-                file: "<unknown>",
-                line: 0,
-                column: 0,
-            },
-            ThrowSite::from,
-        );
+        let site = info.location().map_or(UNKNOWN_SITE, ThrowSite::from);
         self.record(site, info.message());
     }
 

@@ -4,8 +4,11 @@
 //! with no heap: the point buffer and error queue live in a `static`
 //! [`Monlight`] that any task records into without waiting on the network;
 //! a flush task ([`Monlight::run`]) sends them over TCP (embassy-net, or
-//! any `embedded-nal-async` stack) every `flush_interval` and on demand.
-//! Crashes survive a reset in a [`CrashSlot`] and are reported after boot.
+//! any `embedded-nal-async` stack; TLS or any other connection through a
+//! [`Connect`]) every `flush_interval` and on demand. Crashes (panics and
+//! hard faults) survive a reset in a [`CrashSlot`] and are reported after
+//! boot, every boot is counted by its [`ResetReason`], and heartbeats
+//! ([`Uplink::heartbeat`]) chart a fleet's health.
 //!
 //! ```
 //! use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
@@ -62,9 +65,11 @@
 //!
 //! ## Features
 //!
-//! - `persist-reports`: [`ReportVault`], error reports kept across a reset
+//! - `persist-reports`: `ReportVault`, error reports kept across a reset
 //!   (a watchdog, a brown-out) in RAM that survives it, and sent after the
 //!   boot. Without it the queue carries none of its code.
+//! - `embedded-tls`: `TlsConnect`, TLS 1.3 to the collectors over plain TCP
+//!   or any other connection.
 //! - `defmt`: warnings (lost batches, dropped reports) through defmt and
 //!   `defmt::Format` on the public types. Without it nothing is printed.
 
@@ -74,29 +79,40 @@
 
 mod boot;
 mod checksum;
+mod collector;
 mod crash;
 mod errors;
 mod heartbeat;
 mod log;
 mod monlight;
 mod queue;
+mod tcp;
 mod text;
+#[cfg(feature = "embedded-tls")]
+mod tls;
 mod transport;
 mod uplink;
 #[cfg(feature = "persist-reports")]
 mod vault;
 
 pub use boot::{ResetCause, ResetReason, UnknownResetCause};
+pub use collector::{Collector, InvalidCollector};
 pub use crash::{Boot, Crash, CrashSlot};
 pub use errors::{
     ERROR_FILE_BYTES, ERROR_MESSAGE_BYTES, HARD_FAULT_EXCEPTION_TYPE, PANIC_EXCEPTION_TYPE,
 };
 pub use heartbeat::{Beat, HeartbeatSource, Heartbeats, NoHeartbeat};
 pub use monlight::{DEFAULT_ERROR_QUEUE, Monlight};
+pub use tcp::{NoDns, NoDnsError, Tcp, TcpTransport};
 pub use text::ErrorMessage;
-pub use transport::{
-    Collector, DEFAULT_TIMEOUT, InvalidCollector, NoDns, NoDnsError, TcpTransport,
-};
+#[cfg(feature = "embedded-tls")]
+pub use tls::TlsConnect;
+pub use transport::{Connect, DEFAULT_TIMEOUT, HttpTransport};
+
+/// embedded-tls, the version [`TlsConnect`] is built on: its cipher suites
+/// and crypto providers.
+#[cfg(feature = "embedded-tls")]
+pub use embedded_tls;
 pub use uplink::{DEFAULT_FLUSH_INTERVAL, Uplink};
 #[cfg(feature = "persist-reports")]
 pub use vault::ReportVault;

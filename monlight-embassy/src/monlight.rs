@@ -9,7 +9,7 @@ use embassy_sync::signal::Signal;
 use embassy_time::Instant;
 use monlight_core::{
     BufferAccess, Label, Metric, MetricBuffer, MetricKind, RecordError, ReportError, Settle, Stats,
-    ThrowSite,
+    ThrowSite, write_decimal,
 };
 
 use crate::ResetReason;
@@ -230,13 +230,11 @@ impl<M: RawMutex, const N: usize, const E: usize> Monlight<M, N, E> {
             ResetReason::HardFault => HARD_FAULT_EXCEPTION_TYPE,
             _ => PANIC_EXCEPTION_TYPE,
         };
-        // The detail first: a long message is cut, not the detail.
-        let text = format_args!(
-            "boot {}, uptime {} s{DETAIL_SEPARATOR}{}",
-            crash.boot(),
-            crash.uptime_seconds(),
-            crash.message()
-        );
+        let text = CrashText {
+            boot: crash.boot(),
+            uptime_seconds: crash.uptime_seconds(),
+            message: crash.message(),
+        };
         self.queue_error(PendingError::new(exception_type, &text, crash.site()))
     }
 
@@ -328,6 +326,27 @@ impl<M: RawMutex, const N: usize, const E: usize> BufferAccess for Monlight<M, N
 
     fn with_buffer<R>(&self, f: impl FnOnce(&mut MetricBuffer<[u8; N]>) -> R) -> R {
         self.with_state(|state| f(&mut state.points))
+    }
+}
+
+/// A crash's detail line, then its message: the detail first, so that a
+/// long message is cut and not the detail. Written without `core::fmt`,
+/// which a firmware with location-only crash reports does without.
+struct CrashText<'c> {
+    boot: u32,
+    uptime_seconds: u32,
+    message: &'c str,
+}
+
+impl ErrorMessage for CrashText<'_> {
+    fn write_to(&self, out: &mut impl core::fmt::Write) -> core::fmt::Result {
+        out.write_str("boot ")?;
+        write_decimal(out, self.boot.into())?;
+        out.write_str(", uptime ")?;
+        write_decimal(out, self.uptime_seconds.into())?;
+        out.write_str(" s")?;
+        out.write_char(DETAIL_SEPARATOR)?;
+        out.write_str(self.message)
     }
 }
 

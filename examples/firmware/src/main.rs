@@ -120,13 +120,32 @@ mod firmware {
     /// every 10 s and when `MONLIGHT.flush_now()` is called.
     #[cfg(feature = "monlight")]
     #[embassy_executor::task]
-    async fn monlight_task(stack: embassy_net::Stack<'static>) -> ! {
+    async fn monlight_task(
+        stack: embassy_net::Stack<'static>,
+        #[cfg(feature = "tls")] rng: Rng<'static, peripherals::RNG>,
+    ) -> ! {
         use embassy_net::tcp::client::{TcpClient, TcpClientState};
         // One connection at a time; the body streams through 1 KiB TX.
         static TCP: StaticCell<TcpClientState<1, 1024, 1024>> = StaticCell::new();
         let tcp = TcpClient::new(stack, TCP.init(TcpClientState::new()));
         let mut scratch = [0u8; 512];
-        let transport = TcpTransport::new(&tcp, API_KEY, &mut scratch)
+        let transport = TcpTransport::new(&tcp, API_KEY, &mut scratch);
+        // TLS 1.3 to a terminator in front of the servers (set the
+        // addresses to its host:port). Its record buffers are static: the
+        // largest record a server may send, and a handshake's.
+        #[cfg(feature = "tls")]
+        let transport = {
+            use monlight_embassy::TlsConnect;
+            use monlight_embassy::embedded_tls::{Aes128GcmSha256, UnsecureProvider};
+            use static_cell::ConstStaticCell;
+            static READ: ConstStaticCell<[u8; 16_640]> = ConstStaticCell::new([0; 16_640]);
+            static WRITE: ConstStaticCell<[u8; 2048]> = ConstStaticCell::new([0; 2048]);
+            // Encrypts, but checks no certificate: see TlsConnect's docs
+            // for a provider that verifies the server against your CA.
+            let provider = UnsecureProvider::new::<Aes128GcmSha256>(rng);
+            transport.map_connector(|tcp| TlsConnect::new(tcp, READ.take(), WRITE.take(), provider))
+        };
+        let transport = transport
             .metrics_collector(METRICS_COLLECTOR)
             .error_tracker(ERROR_TRACKER);
         let mut out = [0u8; 2048];
@@ -212,7 +231,14 @@ mod firmware {
         spawner.spawn(net_task(runner).unwrap());
         stack.wait_config_up().await;
         #[cfg(feature = "monlight")]
-        spawner.spawn(monlight_task(stack).unwrap());
+        spawner.spawn(
+            monlight_task(
+                stack,
+                #[cfg(feature = "tls")]
+                rng,
+            )
+            .unwrap(),
+        );
         #[cfg(not(feature = "monlight"))]
         spawner.spawn(baseline_task(stack).unwrap());
 
