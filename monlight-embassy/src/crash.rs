@@ -160,6 +160,28 @@ impl<const N: usize> CrashSlot<N> {
         self.record(site, info.message());
     }
 
+    /// Records that a panic happened, and nothing of it: for a panic
+    /// handler that reads nothing from its `PanicInfo`, so that the linker
+    /// drops the program's panic messages, locations and formatting code,
+    /// which [`CrashSlot::record_panic`] keeps. The boot after it counts as
+    /// [`ResetReason::Panic`] and one report says a panic happened (all
+    /// such panics are one group on the tracker).
+    ///
+    /// ```
+    /// use monlight_embassy::{CrashSlot, ResetReason, UnknownResetCause};
+    ///
+    /// static CRASH: CrashSlot<128> = CrashSlot::new();
+    /// CRASH.record_panic_only();
+    /// let boot = CRASH.boot(&mut UnknownResetCause);
+    /// assert_eq!(boot.reason(), ResetReason::Panic);
+    /// assert_eq!(boot.crash().unwrap().site().file, "<unknown>");
+    /// ```
+    pub fn record_panic_only(&self) {
+        self.record_crash(PANIC, UNKNOWN_SITE, |out| {
+            let _ = out.write_str("panic (its message and location are not kept)");
+        });
+    }
+
     /// Records a hard fault at the faulting instruction `pc`, called from
     /// `lr`: call it from the `HardFault` handler with the exception
     /// frame's values, then reset. It formats nothing.

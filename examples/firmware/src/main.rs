@@ -29,7 +29,11 @@ mod firmware {
     use embassy_time::{Instant, Timer};
     use static_cell::StaticCell;
 
-    #[cfg(feature = "crash-report")]
+    #[cfg(any(
+        feature = "crash-report",
+        feature = "crash-lite",
+        feature = "boot-reason"
+    ))]
     use monlight_embassy::CrashSlot;
     #[cfg(feature = "persist-reports")]
     use monlight_embassy::ReportVault;
@@ -78,7 +82,11 @@ mod firmware {
     /// A panic's message and location (or a hard fault's addresses) and
     /// the boot count, kept across the reset that follows: `.uninit` is
     /// neither loaded nor zeroed by cortex-m-rt.
-    #[cfg(feature = "crash-report")]
+    #[cfg(any(
+        feature = "crash-report",
+        feature = "crash-lite",
+        feature = "boot-reason"
+    ))]
     #[allow(unsafe_code)] // placing a static in a linker section is unsafe in Rust 2024
     #[unsafe(link_section = ".uninit.monlight_crash")]
     static CRASH: CrashSlot<256> = CrashSlot::new();
@@ -94,6 +102,8 @@ mod firmware {
     fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
         #[cfg(feature = "crash-report")]
         CRASH.record_panic(info);
+        #[cfg(all(feature = "crash-lite", not(feature = "crash-report")))]
+        CRASH.record_panic_only();
         #[cfg(not(feature = "crash-report"))]
         let _ = info;
         cortex_m::peripheral::SCB::sys_reset()
@@ -101,7 +111,11 @@ mod firmware {
 
     /// A hard fault (a bad address, an invalid instruction): its PC and LR
     /// kept across the reset, reported after boot as one group per PC.
-    #[cfg(feature = "crash-report")]
+    #[cfg(any(
+        feature = "crash-report",
+        feature = "crash-lite",
+        feature = "boot-reason"
+    ))]
     #[allow(unsafe_code)] // cortex-m-rt declares the HardFault handler unsafe
     #[cortex_m_rt::exception]
     unsafe fn HardFault(frame: &cortex_m_rt::ExceptionFrame) -> ! {
@@ -194,7 +208,10 @@ mod firmware {
         // `boots_total{reason}`, and the crash that caused the reset.
         #[cfg(feature = "boot-reason")]
         MONLIGHT.report_boot(&CRASH.boot(&mut crate::reset_cause::Stm32f4ResetCause));
-        #[cfg(all(feature = "crash-report", not(feature = "boot-reason")))]
+        #[cfg(all(
+            any(feature = "crash-report", feature = "crash-lite"),
+            not(feature = "boot-reason")
+        ))]
         if let Some(crash) = CRASH.take() {
             MONLIGHT.report_crash(&crash);
         }
