@@ -78,3 +78,33 @@ impl ResetCause for UnknownResetCause {
         ResetReason::Unknown
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::CrashSlot;
+
+    #[test]
+    fn every_reason_the_chip_gives_is_the_boots_reason_and_label() {
+        let slot = CrashSlot::<96>::new();
+        let labels = [
+            (ResetReason::PowerOn, "power_on"),
+            (ResetReason::Pin, "pin"),
+            (ResetReason::Software, "software"),
+            (ResetReason::Watchdog, "watchdog"),
+            (ResetReason::BrownOut, "brown_out"),
+            (ResetReason::Panic, "panic"),
+            (ResetReason::HardFault, "hard_fault"),
+            (ResetReason::Unknown, "unknown"),
+        ];
+        for (count, (reason, label)) in (1..).zip(labels) {
+            let boot = slot.boot(&mut || reason);
+            assert_eq!((boot.count(), boot.reason()), (count, reason));
+            assert_eq!(reason.as_str(), label);
+        }
+        assert_eq!(
+            slot.boot(&mut UnknownResetCause).reason(),
+            ResetReason::Unknown
+        );
+    }
+}
