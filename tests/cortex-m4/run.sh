@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # monlight-core's checks on an emulated Cortex-M4F (QEMU mps2-an386,
-# semihosting), then monlight-embassy's crash slot across a real reset.
+# semihosting), then monlight-embassy's crash slot across real resets
+# (a panic, then a hard fault).
 # Prints "N passed, N failed" and "N failed"; exits non-zero on a failure.
 #
 # QEMU comes from Debian's qemu-system-arm package, fetched with
@@ -34,7 +35,7 @@ if LD_LIBRARY_PATH="$libs" ldd "$qemu" | grep 'not found'; then
 fi
 
 cargo build -p monlight-cortex-m4-tests --target thumbv7em-none-eabihf
-for program in monlight-cortex-m4-tests reset_after_panic; do
+for program in monlight-cortex-m4-tests crash_resets; do
   LD_LIBRARY_PATH="$libs" timeout 300 "$qemu" -machine mps2-an386 -cpu cortex-m4 -nographic \
     -semihosting-config enable=on,target=native \
     -kernel "target/thumbv7em-none-eabihf/debug/$program"
