@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build -q --profile bench -p monlight-examples --example layer_instructions
 bin=target/release/examples/layer_instructions
-variants=(bare noop floor floor-labels metrics errors setup)
+variants=(bare noop floor floor-labels metrics errors setup prometheus sentry sentry-tx otel)
 
 instructions() {
   valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" "$1" "$2" 2>&1 |

@@ -1,5 +1,6 @@
 //! Throughput and p99 latency of a minimal axum app with and without
-//! monlight's `setup_monlight` (both layers), same process, same run, with a
+//! monlight's `setup_monlight` (both layers) and the layers users would pick
+//! instead (`monlight_examples::peers`), same process, same run, with a
 //! keep-alive HTTP/1.1 load generator on loopback.
 //!
 //! ```sh
@@ -35,6 +36,7 @@ use axum::Router;
 use axum::extract::Path;
 use axum::routing::get;
 use monlight_examples::floor::FloorLayer;
+use monlight_examples::peers;
 use monlight_std::integrations::axum::{
     ErrorReportingLayer, MonlightOptions, RequestMetricsLayer, setup_monlight,
 };
@@ -309,6 +311,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "floor: + labels, delivery",
             app().layer(FloorLayer::deliver_to(&url).with_labels()),
         ),
+        // The layers users would pick instead (`monlight_examples::peers`).
+        variant("axum-prometheus", peers::prometheus(app())),
+        variant("sentry-tower", peers::sentry(app(), false)),
+        variant("sentry-tower + transactions", peers::sentry(app(), true)),
+        variant("axum-otel-metrics", peers::otel(app())),
         // A second bare server: the spread between the two is the noise.
         variant("bare (control)", app()),
     ];
@@ -335,7 +342,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "minimal axum app, {CONNECTIONS} keep-alive connections, {ROUNDS} runs of {RUN:?} per variant"
     );
     println!(
-        "  {:<22} {:>12} {:>8} {:>9} {:>14} {:>10} {:>9}",
+        "  {:<28} {:>12} {:>8} {:>9} {:>14} {:>10} {:>9}",
         "variant", "median req/s", "of bare", "p99", "server CPU/req", "+ monlight", "capacity"
     );
     let per_request = |v: &Variant| {
@@ -358,7 +365,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         };
         let (server, monlight, total) = per_request(v);
         println!(
-            "  {:<22} {:>12.0} {:>7.1}% {:>9.1?} {:>14.2?} {:>10.2?} {:>8.1}%",
+            "  {:<28} {:>12.0} {:>7.1}% {:>9.1?} {:>14.2?} {:>10.2?} {:>8.1}%",
             v.name,
             median(&v.rps),
             100.0 * of_bare,

@@ -8,7 +8,8 @@
 //! Usage: `layer_instructions <variant> <requests> [<evict bytes>]`;
 //! variants: bare, noop, floor (`monlight_examples::floor`, keeping events
 //! only), floor-labels (the same, reading the labels' sources too),
-//! metrics, errors, setup. With `evict bytes`, a buffer that large is
+//! metrics, errors, setup, and the peers (`monlight_examples::peers`):
+//! prometheus, sentry, sentry-tx (with transactions), otel. With `evict bytes`, a buffer that large is
 //! written between requests (a byte per cache line), as the kernel's TCP
 //! work does between two requests of a real server: every request then
 //! starts with cold caches, and cachegrind counts the cache lines it needs.
@@ -20,6 +21,7 @@ use axum::body::Body;
 use axum::extract::{Path, Request};
 use axum::routing::get;
 use monlight_examples::floor::FloorLayer;
+use monlight_examples::peers;
 use monlight_std::integrations::axum::{
     ErrorReportingLayer, MonlightOptions, RequestMetricsLayer, setup_monlight,
 };
@@ -69,6 +71,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .flush_interval(Duration::from_secs(3600));
             setup_monlight(app(), options)?.0
         }
+        // The layers users would pick instead (`monlight_examples::peers`).
+        "prometheus" => peers::prometheus(app()),
+        "sentry" => peers::sentry(app(), false),
+        "sentry-tx" => peers::sentry(app(), true),
+        "otel" => peers::otel(app()),
         other => return Err(format!("unknown variant {other}").into()),
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
