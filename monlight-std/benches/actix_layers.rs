@@ -1,7 +1,8 @@
 //! CPU cost per request of the actix-web middleware, without the network:
 //! a request through `actix_web::test::call_service` on one thread, bare,
-//! with a no-op middleware, and with monlight's middleware (metrics,
-//! errors, both).
+//! with a no-op middleware, with monlight's middleware (metrics, errors,
+//! both), and with actix-web-prom, the peer users would pick instead (its
+//! registry rendered every second, standing in for a scrape).
 //!
 //! ```sh
 //! cargo bench -p monlight-std --features actix-web --bench actix_layers
@@ -32,9 +33,9 @@ fn request() -> actix_http::Request {
 type Group<'a> = criterion::BenchmarkGroup<'a, criterion::measurement::WallTime>;
 
 /// Benchmarks requests through `service`, on actix's runtime.
-fn run<S>(group: &mut Group<'_>, name: &str, system: &SystemRunner, service: S)
+fn run<S, B>(group: &mut Group<'_>, name: &str, system: &SystemRunner, service: S)
 where
-    S: Service<actix_http::Request, Response = ServiceResponse, Error = Error>,
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = Error>,
 {
     group.bench_function(name, |b| {
         b.iter(|| system.block_on(test::call_service(&service, request())));
@@ -83,6 +84,24 @@ fn layers(c: &mut Criterion) {
         ));
         run(&mut group, name, &system, service);
     }
+    let prometheus = actix_web_prom::PrometheusMetricsBuilder::new("api")
+        .endpoint("/metrics")
+        .build()
+        .unwrap();
+    let registry = prometheus.registry.clone();
+    std::thread::spawn(move || {
+        loop {
+            std::thread::sleep(Duration::from_secs(1));
+            let families = registry.gather();
+            std::hint::black_box(prometheus::TextEncoder::new().encode_to_string(&families)).ok();
+        }
+    });
+    let service = runtime.block_on(test::init_service(
+        App::new()
+            .wrap(prometheus)
+            .route("/users/{id}", web::get().to(user)),
+    ));
+    run(&mut group, "actix-web-prom", &system, service);
     group.finish();
     drop(metrics);
 }
