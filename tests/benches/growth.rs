@@ -70,7 +70,7 @@ fn per_point(client: &MetricsClient, chunks: usize, mut record: impl FnMut(usize
 fn by_series(url: &str) {
     println!("time per point against distinct series (labels: method, id; round robin)");
     println!("  {:>8} {:>10}", "series", "ns/point");
-    for series in [10, 1_000, 10_000, 20_000] {
+    for series in [10, 30, 40, 1_000, 10_000, 20_000] {
         let client = client(url);
         let ids: Vec<String> = (0..series).map(|id| id.to_string()).collect();
         let record =
