@@ -111,10 +111,12 @@ mod clock;
 mod config;
 pub mod env;
 mod error_client;
+mod hashed_recent;
 pub mod integrations;
 mod metrics_client;
 mod outbox;
 mod panic_hook;
+#[cfg(feature = "axum")]
 mod recent;
 mod reportable;
 mod request_scope;

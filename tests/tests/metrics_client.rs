@@ -606,8 +606,8 @@ fn without_staging_every_point_still_arrives() {
 fn more_series_than_a_thread_caches_keep_their_own_labels_and_values() {
     let collector = Collector::start();
     let metrics = client(&collector);
-    // 100 series in rotation, three rounds: each thread caches 32.
-    let users: Vec<String> = (0..100).map(|i| format!("user-{i}")).collect();
+    // 600 series in rotation, three rounds: each thread caches 256.
+    let users: Vec<String> = (0..600).map(|i| format!("user-{i}")).collect();
     for round in 0..3 {
         for (i, user) in users.iter().enumerate() {
             metrics.counter_by("logins_total", &[("user", user)], (i * 10 + round) as f64);
@@ -615,7 +615,7 @@ fn more_series_than_a_thread_caches_keep_their_own_labels_and_values() {
     }
     metrics.flush().unwrap();
     let items = collector.metrics();
-    assert_eq!(items.len(), 300);
+    assert_eq!(items.len(), 1800);
     for item in &items {
         let user = item["labels"]["user"].as_str().unwrap();
         let i: usize = user.strip_prefix("user-").unwrap().parse().unwrap();

@@ -105,7 +105,7 @@ impl MetricsClientBuilder {
     /// shared buffer, where they are kept or counted like any other.
     ///
     /// Memory per recording thread, on top of the buffer: this, plus the
-    /// series it remembers (at most 32, a few hundred bytes each); at most
+    /// series it remembers (at most 256, a few hundred bytes each); at most
     /// [`MAX_STAGING_THREADS`] threads get a ring, and a ring is freed at
     /// the first flush after its thread ended. Each client also keeps every
     /// series it staged, encoded once (~150 bytes each, at most 10,000;
