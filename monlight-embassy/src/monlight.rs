@@ -257,10 +257,7 @@ impl<M: RawMutex, const N: usize, const E: usize> Monlight<M, N, E> {
     /// ```
     #[cfg(feature = "persist-reports")]
     pub fn keep_reports_in<const V: usize>(&self, vault: &'static ReportVault<V>) -> usize {
-        self.with_state(|state| {
-            let (kept, stats) = state.errors.kept_mut();
-            kept.keep_in(vault, stats)
-        })
+        self.with_state(|state| state.errors.keep_in(vault))
     }
 
     fn queue_error(&self, error: PendingError) -> bool {

@@ -51,10 +51,11 @@ impl<const E: usize> ErrorQueue<E> {
         self.stats
     }
 
-    /// The reports kept across resets, and their copies.
+    /// Copies every report into `vault` from now on, and takes the reports
+    /// it holds from before the reset; returns how many.
     #[cfg(feature = "persist-reports")]
-    pub(crate) fn kept_mut(&mut self) -> (&mut Keeper, &mut Stats) {
-        (&mut self.kept, &mut self.stats)
+    pub(crate) fn keep_in(&mut self, vault: &'static dyn crate::vault::Vault) -> usize {
+        self.kept.keep_in(vault, &mut self.stats)
     }
 
     /// Queues `error`; `false` if the queue is full (dropped, counted).
@@ -163,14 +164,6 @@ mod tests {
         PendingError::new("boiler::SensorTimeout", &message, site)
     }
 
-    fn keep_in<const E: usize>(
-        queue: &mut ErrorQueue<E>,
-        vault: &'static dyn crate::vault::Vault,
-    ) -> usize {
-        let (kept, stats) = queue.kept_mut();
-        kept.keep_in(vault, stats)
-    }
-
     fn settle(outcome: &Outcome, keep: bool) -> Settle<'_> {
         Settle {
             outcome,
@@ -192,7 +185,7 @@ mod tests {
     fn what_a_reset_took_from_the_queue_goes_out_first_once() {
         static VAULT: ReportVault<4> = ReportVault::new();
         let mut before = ErrorQueue::<4>::new();
-        assert_eq!(keep_in(&mut before, &VAULT), 0);
+        assert_eq!(before.keep_in(&VAULT), 0);
         for message in ["one", "two", "three"] {
             assert!(before.push(report(message)));
         }
@@ -203,13 +196,13 @@ mod tests {
 
         // The reset: a new queue, the same RAM.
         let mut after = ErrorQueue::<4>::new();
-        assert_eq!(keep_in(&mut after, &VAULT), 2);
+        assert_eq!(after.keep_in(&VAULT), 2);
         assert!(after.push(report("four")));
         assert_eq!(after.len(), 3);
         assert_eq!(messages(&mut after), ["two", "three", "four"]);
         let fields_survive = {
             let mut again = ErrorQueue::<4>::new();
-            keep_in(&mut again, &VAULT)
+            again.keep_in(&VAULT)
         };
         assert_eq!(fields_survive, 0, "each is sent once");
         assert_eq!(after.stats().recorded, 3);
@@ -220,7 +213,7 @@ mod tests {
     fn a_report_kept_for_a_retry_stays_in_the_vault() {
         static VAULT: ReportVault<2> = ReportVault::new();
         let mut before = ErrorQueue::<2>::new();
-        keep_in(&mut before, &VAULT);
+        before.keep_in(&VAULT);
         before.push(report("rate limited"));
         let rate_limited = Outcome::RateLimited {
             retry_after_secs: 5,
@@ -228,7 +221,7 @@ mod tests {
         before.front().unwrap();
         before.settle_front(settle(&rate_limited, true));
         let mut after = ErrorQueue::<2>::new();
-        assert_eq!(keep_in(&mut after, &VAULT), 1);
+        assert_eq!(after.keep_in(&VAULT), 1);
         let front = after.front().unwrap();
         let fields = front.fields();
         assert_eq!(
@@ -246,14 +239,14 @@ mod tests {
     fn a_corrupt_slot_is_discarded_whole() {
         static VAULT: ReportVault<3> = ReportVault::new();
         let mut before = ErrorQueue::<3>::new();
-        keep_in(&mut before, &VAULT);
+        before.keep_in(&VAULT);
         for message in ["a", "b", "c"] {
             before.push(report(message));
         }
         // Noise in the second slot's message.
         VAULT.flip_bit_for_test(1, 100);
         let mut after = ErrorQueue::<3>::new();
-        assert_eq!(keep_in(&mut after, &VAULT), 2);
+        assert_eq!(after.keep_in(&VAULT), 2);
         assert_eq!(messages(&mut after), ["a", "c"]);
     }
 

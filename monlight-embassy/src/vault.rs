@@ -31,7 +31,7 @@ const TYPE: usize = 24;
 const MESSAGE: usize = TYPE + TYPE_BYTES;
 const FILE: usize = MESSAGE + ERROR_MESSAGE_BYTES;
 /// One slot.
-pub(crate) const SLOT: usize = FILE + ERROR_FILE_BYTES;
+const SLOT: usize = FILE + ERROR_FILE_BYTES;
 
 /// RAM that keeps up to `V` queued error reports across a reset (a
 /// watchdog, a brown-out, a panic elsewhere), so that they are reported

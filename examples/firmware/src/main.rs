@@ -29,11 +29,7 @@ mod firmware {
     use embassy_time::{Instant, Timer};
     use static_cell::StaticCell;
 
-    #[cfg(any(
-        feature = "crash-report",
-        feature = "crash-lite",
-        feature = "boot-reason"
-    ))]
+    #[cfg(feature = "crash-slot")]
     use monlight_embassy::CrashSlot;
     #[cfg(feature = "persist-reports")]
     use monlight_embassy::ReportVault;
@@ -82,11 +78,7 @@ mod firmware {
     /// A panic's message and location (or a hard fault's addresses) and
     /// the boot count, kept across the reset that follows: `.uninit` is
     /// neither loaded nor zeroed by cortex-m-rt.
-    #[cfg(any(
-        feature = "crash-report",
-        feature = "crash-lite",
-        feature = "boot-reason"
-    ))]
+    #[cfg(feature = "crash-slot")]
     #[allow(unsafe_code)] // placing a static in a linker section is unsafe in Rust 2024
     #[unsafe(link_section = ".uninit.monlight_crash")]
     static CRASH: CrashSlot<256> = CrashSlot::new();
@@ -111,11 +103,7 @@ mod firmware {
 
     /// A hard fault (a bad address, an invalid instruction): its PC and LR
     /// kept across the reset, reported after boot as one group per PC.
-    #[cfg(any(
-        feature = "crash-report",
-        feature = "crash-lite",
-        feature = "boot-reason"
-    ))]
+    #[cfg(feature = "crash-slot")]
     #[allow(unsafe_code)] // cortex-m-rt declares the HardFault handler unsafe
     #[cortex_m_rt::exception]
     unsafe fn HardFault(frame: &cortex_m_rt::ExceptionFrame) -> ! {
@@ -208,10 +196,7 @@ mod firmware {
         // `boots_total{reason}`, and the crash that caused the reset.
         #[cfg(feature = "boot-reason")]
         MONLIGHT.report_boot(&CRASH.boot(&mut crate::reset_cause::Stm32f4ResetCause));
-        #[cfg(all(
-            any(feature = "crash-report", feature = "crash-lite"),
-            not(feature = "boot-reason")
-        ))]
+        #[cfg(all(feature = "crash-slot", not(feature = "boot-reason")))]
         if let Some(crash) = CRASH.take() {
             MONLIGHT.report_crash(&crash);
         }
